@@ -1,0 +1,38 @@
+"""mate-hf: MATE (Multimodal model using Audio and Text for Emotion recognition) for 🤗 Transformers.
+
+Importing the package registers MATE with the Auto classes, so `AutoConfig`, `AutoModel`,
+`AutoFeatureExtractor` and `AutoProcessor` resolve saved MATE folders.
+"""
+
+from transformers import AutoConfig, AutoFeatureExtractor, AutoModel, AutoProcessor
+
+from .char_tokenizer import build_char_tokenizer
+from .configuration_mate import EMOTION_LABELS, KR_BERT_NAME, MateConfig
+from .feature_extraction_mate import MateFeatureExtractor
+from .modeling_mate import MateModel, MateOutput, MatePreTrainedModel
+from .processing_mate import MateProcessor
+
+__version__ = "0.1.0"
+
+AutoConfig.register(MateConfig.model_type, MateConfig)
+AutoModel.register(MateConfig, MateModel)
+AutoFeatureExtractor.register(MateConfig, MateFeatureExtractor)
+AutoProcessor.register(MateConfig, MateProcessor)
+
+# save_pretrained then writes `auto_map` and copies these files, so trust_remote_code works without the package.
+MateConfig.register_for_auto_class()
+MateModel.register_for_auto_class("AutoModel")
+MateFeatureExtractor.register_for_auto_class()
+MateProcessor.register_for_auto_class()
+
+__all__ = [
+    "EMOTION_LABELS",
+    "KR_BERT_NAME",
+    "MateConfig",
+    "MateFeatureExtractor",
+    "MateModel",
+    "MateOutput",
+    "MatePreTrainedModel",
+    "MateProcessor",
+    "build_char_tokenizer",
+]

@@ -1,0 +1,163 @@
+"""Configuration of MATE, the Multimodal model using Audio and Text for Emotion recognition."""
+
+from typing import Literal
+
+from transformers import AutoConfig, PreTrainedConfig
+from transformers.configuration_utils import SubConfigSpec
+
+# The reference implementation's class order; checkpoints and published numbers depend on it.
+EMOTION_LABELS = ("disgust", "angry", "sad", "fear", "surprise", "neutral", "happy")
+
+# KR-BERT (`snunlp/KR-BERT-char16424`) is a character-level BERT-base; the default text encoder
+# is shaped like it so its pretrained weights load into a default model.
+KR_BERT_NAME = "snunlp/KR-BERT-char16424"
+KR_BERT_SHAPE = {
+    "vocab_size": 16424,
+    "hidden_size": 768,
+    "num_hidden_layers": 12,
+    "num_attention_heads": 12,
+    "intermediate_size": 3072,
+    "max_position_embeddings": 512,
+}
+
+INPUT_MODALITIES = ("audio+text", "audio", "text")
+
+
+class MateConfig(PreTrainedConfig):
+    r"""
+    Configuration of a [`MateModel`]. The defaults reproduce the published MATE (SPEC §1): a 10 s
+    log-mel clip through a 4-block 2D CNN (816 features), a KR-BERT sentence embedding (768), their
+    concatenation (1584) per utterance, a 4 × 512 LSTM over windows of 8 consecutive utterances, a
+    7-way emotion head and an arousal/valence head.
+
+    Args:
+        text_config (`dict` or `PreTrainedConfig`, *optional*):
+            Configuration of the BERT-family text encoder. Defaults to a BERT shaped like KR-BERT
+            (vocab 16424, hidden 768, 12 layers, 12 heads).
+        sampling_rate (`int`, defaults to 16000): Rate (Hz) all audio is resampled to.
+        max_duration (`float`, defaults to 10.0): Seconds of audio per utterance (crop or zero-pad).
+        n_fft (`int`, defaults to 2048): FFT size of the mel spectrogram.
+        hop_length (`int`, defaults to 512): Hop between spectrogram frames, in samples.
+        f_min (`float`, defaults to 30.0): Lowest mel filter frequency (Hz).
+        f_max (`float`, defaults to 8000.0): Highest mel filter frequency (Hz).
+        n_mels (`int`, defaults to 229): Number of mel bands.
+        audio_conv_channels (`list[int]`, defaults to `[32, 48, 32, 1]`): Output channels of the 4 conv blocks.
+        audio_conv_kernel_sizes (`list[int]`, defaults to `[3, 3, 5, 7]`): Square kernel size of each block.
+        audio_conv_pooling (`list[bool]`, defaults to `[False, True, True, True]`): Whether a block ends in a
+            2 × 2 max-pool.
+        audio_embedding_grid (`list[int]`, defaults to `[24, 34]`): (mel, time) grid the last feature map is
+            pooled to, so every clip length gives `last channels × 24 × 34 = 816` features. A 10 s clip
+            lands on this grid exactly, without pooling.
+        freeze_text_encoder (`bool`, defaults to `True`): Keep the text encoder fixed (no gradients, eval mode),
+            as the authors used fixed sentence embeddings.
+        input_modalities (`str`, defaults to `"audio+text"`): `"audio+text"`, `"audio"` or `"text"`; a missing
+            modality is replaced by zeros (the paper's ablations).
+        context_window (`int`, defaults to 8): Consecutive utterances (ending at the target) the LSTM reads.
+        lstm_hidden_size (`int`, defaults to 512): Hidden size of the dialogue LSTM.
+        lstm_num_layers (`int`, defaults to 4): Layers of the dialogue LSTM.
+        lstm_bidirectional (`bool`, defaults to `False`): Bidirectional LSTM (the authors' best speaker F1).
+        lstm_dropout (`float`, defaults to 0.0): Dropout between LSTM layers.
+        emotion_head_sizes (`list[int]`, defaults to `[2048, 512, 256, 64]`): Hidden sizes of the emotion MLP.
+        affective_head_sizes (`list[int]`, defaults to `[2048, 1024, 512]`): Hidden sizes of the shared affective MLP.
+        affective_regressor_sizes (`list[int]`, defaults to `[128, 32]`): Hidden sizes of the arousal and valence MLPs.
+        concat_emotion (`bool`, defaults to `True`): Feed the 7 emotion probabilities to the affective regressors.
+        loss_type (`str`, defaults to `"kl"`): `"kl"` (KL divergence to the vote distribution) or
+            `"class_balanced"` (class-balanced BCE, for the `neutral`-dominated imbalance).
+        loss_lambda (`float`, defaults to 0.66): Weight λ of the emotion term; the arousal and valence MSEs share 1 − λ.
+        class_balanced_beta (`float`, defaults to 0.99): β of the class-balanced weights `(1 − β) / (1 − β^n)`.
+        emotion_class_counts (`list[int]`, *optional*): Training samples per class, counted from the training
+            split; required by the class-balanced loss.
+        initializer_range (`float`, defaults to 0.02): Standard deviation of the linear layers' initial weights.
+    """
+
+    model_type = "mate"
+    sub_configs_defaults = {
+        "text_config": SubConfigSpec(config_class=AutoConfig, model_type="bert", init_kwargs=KR_BERT_SHAPE),
+    }
+
+    text_config: dict | PreTrainedConfig | None = None
+    sampling_rate: int = 16000
+    max_duration: float = 10.0
+    n_fft: int = 2048
+    hop_length: int = 512
+    f_min: float = 30.0
+    f_max: float = 8000.0
+    n_mels: int = 229
+    audio_conv_channels: list[int] | tuple[int, ...] = (32, 48, 32, 1)
+    audio_conv_kernel_sizes: list[int] | tuple[int, ...] = (3, 3, 5, 7)
+    audio_conv_pooling: list[bool] | tuple[bool, ...] = (False, True, True, True)
+    audio_embedding_grid: list[int] | tuple[int, ...] = (24, 34)
+    freeze_text_encoder: bool = True
+    input_modalities: Literal["audio+text", "audio", "text"] = "audio+text"
+    context_window: int = 8
+    lstm_hidden_size: int = 512
+    lstm_num_layers: int = 4
+    lstm_bidirectional: bool = False
+    lstm_dropout: float = 0.0
+    emotion_head_sizes: list[int] | tuple[int, ...] = (2048, 512, 256, 64)
+    affective_head_sizes: list[int] | tuple[int, ...] = (2048, 1024, 512)
+    affective_regressor_sizes: list[int] | tuple[int, ...] = (128, 32)
+    concat_emotion: bool = True
+    loss_type: Literal["kl", "class_balanced"] = "kl"
+    loss_lambda: float = 0.66
+    class_balanced_beta: float = 0.99
+    emotion_class_counts: list[int] | None = None
+    initializer_range: float = 0.02
+
+    def __post_init__(self, **kwargs):
+        if self.id2label is None:
+            self.id2label = dict(enumerate(EMOTION_LABELS))
+            self.label2id = {label: index for index, label in enumerate(EMOTION_LABELS)}
+        super().__post_init__(**kwargs)
+        self._check_consistency()
+
+    def _check_consistency(self) -> None:
+        blocks = (self.audio_conv_channels, self.audio_conv_kernel_sizes, self.audio_conv_pooling)
+        if len({len(values) for values in blocks}) != 1:
+            raise ValueError(
+                "audio_conv_channels, audio_conv_kernel_sizes and audio_conv_pooling must have one entry per conv "
+                f"block; got lengths {[len(values) for values in blocks]}"
+            )
+        if len(self.audio_embedding_grid) != 2:
+            raise ValueError(f"audio_embedding_grid must be (mel, time); got {self.audio_embedding_grid}")
+        if self.input_modalities not in INPUT_MODALITIES:
+            raise ValueError(f"input_modalities must be one of {INPUT_MODALITIES}; got {self.input_modalities!r}")
+        if not 0.0 <= self.loss_lambda <= 1.0:
+            raise ValueError(f"loss_lambda must lie in [0, 1]; got {self.loss_lambda}")
+        if self.context_window < 1:
+            raise ValueError(f"context_window must be at least 1; got {self.context_window}")
+        if self.emotion_class_counts is not None and len(self.emotion_class_counts) != self.num_labels:
+            raise ValueError(
+                f"emotion_class_counts needs one count per emotion ({self.num_labels}); "
+                f"got {len(self.emotion_class_counts)}"
+            )
+
+    @property
+    def audio_hidden_size(self) -> int:
+        """Size of one utterance's audio embedding (816 by default)."""
+        mel_cells, time_cells = self.audio_embedding_grid
+        return self.audio_conv_channels[-1] * mel_cells * time_cells
+
+    @property
+    def text_hidden_size(self) -> int:
+        """Size of one utterance's text embedding (768 by default)."""
+        return self.text_config.hidden_size
+
+    @property
+    def utterance_hidden_size(self) -> int:
+        """Size of the fused audio + text embedding of one utterance (1584 by default)."""
+        return self.audio_hidden_size + self.text_hidden_size
+
+    @property
+    def dialogue_hidden_size(self) -> int:
+        """Size of the flattened LSTM outputs over one window (8 × 512 = 4096 by default)."""
+        directions = 2 if self.lstm_bidirectional else 1
+        return self.context_window * self.lstm_hidden_size * directions
+
+    def audio_feature_kwargs(self) -> dict:
+        """The audio settings a matching `MateFeatureExtractor` is built with."""
+        names = ("sampling_rate", "max_duration", "n_fft", "hop_length", "f_min", "f_max", "n_mels")
+        return {name: getattr(self, name) for name in names}
+
+
+__all__ = ["EMOTION_LABELS", "KR_BERT_NAME", "MateConfig"]

@@ -1,0 +1,446 @@
+"""MATE: fuse an audio and a text embedding per utterance, read windows of utterances with an LSTM,
+predict the emotion distribution, arousal and valence of every utterance of a dialogue."""
+
+import copy
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from transformers import AutoModel, PreTrainedModel
+from transformers import initialization as init
+from transformers.utils import ModelOutput
+
+from .configuration_mate import MateConfig
+
+# Must equal the feature extractor's padding value: padding a spectrogram with it is the same as
+# having zero-padded the waveform further.
+SILENCE_DB = -100.0
+
+
+@dataclass
+class MateOutput(ModelOutput):
+    r"""
+    Output of [`MateModel`], for a batch of `B` dialogues of up to `T` utterances. Values at padded
+    utterance slots (`utterance_mask == 0`) are zeros.
+
+    Args:
+        loss (`torch.FloatTensor` of shape `()`, *optional*): λ · emotion loss + (1 − λ) · (arousal MSE +
+            valence MSE) over the target utterances; returned when targets are passed.
+        loss_emotion, loss_arousal, loss_valence (`torch.FloatTensor` of shape `()`, *optional*): the three
+            components, for logging.
+        logits (`torch.FloatTensor` of shape `(B, T, num_labels)`): emotion logits.
+        emotion_probs (`torch.FloatTensor` of shape `(B, T, num_labels)`): softmax of `logits`.
+        arousal (`torch.FloatTensor` of shape `(B, T)`): predicted arousal in [1, 5].
+        valence (`torch.FloatTensor` of shape `(B, T)`): predicted valence in [1, 5].
+        dialogue_features (`torch.FloatTensor` of shape `(B, T, context_window × lstm_hidden_size × directions)`):
+            flattened LSTM outputs over the window ending at each utterance.
+    """
+
+    loss: torch.FloatTensor | None = None
+    loss_emotion: torch.FloatTensor | None = None
+    loss_arousal: torch.FloatTensor | None = None
+    loss_valence: torch.FloatTensor | None = None
+    logits: torch.FloatTensor | None = None
+    emotion_probs: torch.FloatTensor | None = None
+    arousal: torch.FloatTensor | None = None
+    valence: torch.FloatTensor | None = None
+    dialogue_features: torch.FloatTensor | None = None
+
+
+class MateConvBlock(nn.Module):
+    """Conv2d (no bias) → BatchNorm2d → ReLU → optional 2 × 2 max-pool."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int, pool: bool):
+        super().__init__()
+        self.conv = nn.Conv2d(in_channels, out_channels, kernel_size, bias=False)
+        self.norm = nn.BatchNorm2d(out_channels)
+        self.pool = nn.MaxPool2d(2) if pool else nn.Identity()
+
+    def forward(self, hidden: torch.Tensor) -> torch.Tensor:
+        return self.pool(F.relu(self.norm(self.conv(hidden))))
+
+
+class MateAudioEncoder(nn.Module):
+    """Log-mel spectrogram → audio embedding.
+
+    `(N, n_mels, frames)` → BatchNorm2d(1) → 4 conv blocks → adaptive max-pool to
+    `audio_embedding_grid` → `(N, audio_hidden_size)` (N, 816 by default). A 10 s clip (229 × 313)
+    already lands on the 24 × 34 grid; other sizes are pooled onto it, and inputs too small for the
+    convolutions are padded with silence first.
+    """
+
+    def __init__(self, config: MateConfig):
+        super().__init__()
+        self.input_norm = nn.BatchNorm2d(1)
+        in_channels = [1, *config.audio_conv_channels[:-1]]
+        self.blocks = nn.ModuleList(
+            MateConvBlock(c_in, c_out, kernel, pool)
+            for c_in, c_out, kernel, pool in zip(
+                in_channels, config.audio_conv_channels, config.audio_conv_kernel_sizes, config.audio_conv_pooling
+            )
+        )
+        self.grid_pool = nn.AdaptiveMaxPool2d(tuple(config.audio_embedding_grid))
+        self.min_input_size = _min_input_size(config)
+
+    def forward(self, input_features: torch.Tensor) -> torch.Tensor:
+        hidden = self._pad_to_min_size(input_features).unsqueeze(1)
+        hidden = self.input_norm(hidden)
+        for block in self.blocks:
+            hidden = block(hidden)
+        return self.grid_pool(hidden).flatten(1)
+
+    def _pad_to_min_size(self, features: torch.Tensor) -> torch.Tensor:
+        missing_mels = max(0, self.min_input_size - features.shape[-2])
+        missing_frames = max(0, self.min_input_size - features.shape[-1])
+        if missing_mels or missing_frames:
+            features = F.pad(features, (0, missing_frames, 0, missing_mels), value=SILENCE_DB)
+        return features
+
+
+def _min_input_size(config: MateConfig) -> int:
+    """Smallest spectrogram side that survives every conv and pool with at least one cell left."""
+    size = 1
+    for kernel, pool in reversed(list(zip(config.audio_conv_kernel_sizes, config.audio_conv_pooling))):
+        size = (2 * size if pool else size) + kernel - 1
+    return size
+
+
+class MateTextEncoder(nn.Module):
+    """Token ids → sentence embedding: a BERT-family encoder, mean-pooled over the attention mask.
+
+    `input_ids`, `attention_mask` of shape `(N, L)` → `(N, text_hidden_size)` (N, 768 by default).
+    When `freeze` is set, the encoder runs without gradients and stays in eval mode (no dropout),
+    i.e. it yields fixed sentence embeddings.
+    """
+
+    def __init__(self, config: MateConfig):
+        super().__init__()
+        self.bert = AutoModel.from_config(config.text_config, add_pooling_layer=False)
+        self.freeze = config.freeze_text_encoder
+        self.apply_freeze()
+
+    def apply_freeze(self) -> None:
+        """Mark the encoder's parameters trainable or not, as `freeze` says."""
+        self.bert.requires_grad_(not self.freeze)
+
+    def train(self, mode: bool = True):
+        super().train(mode)
+        if self.freeze:
+            self.bert.eval()
+        return self
+
+    def forward(
+        self, input_ids: torch.Tensor, attention_mask: torch.Tensor, token_type_ids: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        with torch.set_grad_enabled(torch.is_grad_enabled() and not self.freeze):
+            hidden = self.bert(
+                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
+            ).last_hidden_state
+        weights = attention_mask.unsqueeze(-1).to(hidden.dtype)
+        return (hidden * weights).sum(1) / weights.sum(1).clamp(min=1.0)
+
+
+class MateMLP(nn.Module):
+    """Stack of Linear → ReLU → BatchNorm1d blocks, optionally followed by a plain Linear output layer."""
+
+    def __init__(self, in_features: int, hidden_sizes, out_features: int | None = None):
+        super().__init__()
+        layers = []
+        for size in hidden_sizes:
+            layers += [nn.Linear(in_features, size), nn.ReLU(), nn.BatchNorm1d(size)]
+            in_features = size
+        if out_features is not None:
+            layers.append(nn.Linear(in_features, out_features))
+        self.layers = nn.Sequential(*layers)
+
+    def forward(self, hidden: torch.Tensor) -> torch.Tensor:
+        return self.layers(hidden)
+
+
+class MateDialogueEncoder(nn.Module):
+    """Utterance embeddings of whole dialogues → one dialogue feature per target utterance.
+
+    The window of utterance t holds utterances t − W + 1 … t (W = `context_window`), with zero
+    vectors before the dialogue's start. Windows are slices of the once-computed embedding
+    sequence, so every utterance is encoded once however many windows it appears in.
+    """
+
+    def __init__(self, config: MateConfig):
+        super().__init__()
+        self.context_window = config.context_window
+        self.lstm = nn.LSTM(
+            input_size=config.utterance_hidden_size,
+            hidden_size=config.lstm_hidden_size,
+            num_layers=config.lstm_num_layers,
+            dropout=config.lstm_dropout if config.lstm_num_layers > 1 else 0.0,
+            bidirectional=config.lstm_bidirectional,
+            batch_first=True,
+        )
+
+    def forward(self, sequence: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        """`sequence` `(B, T, D)`, `targets` flat indices into B·T of shape `(N,)` → `(N, W · H · directions)`."""
+        batch, length, width = sequence.shape
+        padded = F.pad(sequence, (0, 0, self.context_window - 1, 0))
+        windows = padded.unfold(1, self.context_window, 1).transpose(2, 3)  # (B, T, W, D), a view
+        selected = windows.reshape(batch * length, self.context_window, width)[targets]
+        outputs, _ = self.lstm(selected)
+        return outputs.flatten(1)
+
+
+class MatePreTrainedModel(PreTrainedModel):
+    config_class = MateConfig
+    base_model_prefix = "mate"
+    main_input_name = "input_features"
+    input_modalities = ("audio", "text")
+
+    @classmethod
+    def from_pretrained(cls, *args, **kwargs):
+        model = super().from_pretrained(*args, **kwargs)
+        # Loading swaps in new parameters (trainable by default), which would undo the freeze set in __init__.
+        model.text_encoder.apply_freeze()
+        return model
+
+    @torch.no_grad()
+    def _init_weights(self, module: nn.Module) -> None:
+        if isinstance(module, nn.Conv2d):
+            init.kaiming_normal_(module.weight, nonlinearity="relu")
+        elif isinstance(module, nn.Linear):
+            init.normal_(module.weight, mean=0.0, std=self.config.initializer_range)
+            init.zeros_(module.bias)
+        elif isinstance(module, (nn.BatchNorm1d, nn.BatchNorm2d)):
+            init.ones_(module.weight)
+            init.zeros_(module.bias)
+            init.zeros_(module.running_mean)
+            init.ones_(module.running_var)
+            init.zeros_(module.num_batches_tracked)
+        elif isinstance(module, nn.LSTM):
+            for name, parameter in module.named_parameters():
+                if name.startswith("weight_ih"):
+                    init.xavier_uniform_(parameter)
+                elif name.startswith("weight_hh"):
+                    init.orthogonal_(parameter)
+                else:
+                    init.zeros_(parameter)
+
+
+class MateModel(MatePreTrainedModel):
+    r"""
+    MATE for emotion recognition in conversation: per utterance an audio embedding (log-mel → 2D
+    CNN, 816) and a text embedding (BERT, mean-pooled, 768) are concatenated (1584); an LSTM reads
+    the window of the `context_window` utterances ending at each utterance; an emotion head gives 7
+    logits and an affective head gives arousal and valence in [1, 5].
+
+    Each real utterance goes through the encoders exactly once per forward; padded utterance slots
+    never reach an encoder or a BatchNorm, so a dialogue's predictions do not depend on the batch
+    it is padded into (in eval mode).
+    """
+
+    def __init__(self, config: MateConfig):
+        super().__init__(config)
+        self.uses_audio = config.input_modalities in ("audio+text", "audio")
+        self.uses_text = config.input_modalities in ("audio+text", "text")
+        self.audio_encoder = MateAudioEncoder(config)
+        self.text_encoder = MateTextEncoder(config)
+        self.dialogue_encoder = MateDialogueEncoder(config)
+        self.emotion_head = MateMLP(config.dialogue_hidden_size, config.emotion_head_sizes, config.num_labels)
+        self.affective_head = MateMLP(config.dialogue_hidden_size, config.affective_head_sizes)
+        regressor_inputs = config.affective_head_sizes[-1] + (config.num_labels if config.concat_emotion else 0)
+        self.arousal_head = MateMLP(regressor_inputs, config.affective_regressor_sizes, 1)
+        self.valence_head = MateMLP(regressor_inputs, config.affective_regressor_sizes, 1)
+        self.post_init()
+
+    @classmethod
+    def from_pretrained_text_encoder(
+        cls, text_encoder_name_or_path: str, config: MateConfig | None = None, **kwargs
+    ) -> "MateModel":
+        """Build a MATE whose text encoder starts from a pretrained BERT-family checkpoint.
+
+        Args:
+            text_encoder_name_or_path: local folder or Hub id, e.g. `"snunlp/KR-BERT-char16424"`.
+            config: MATE settings; its `text_config` is replaced by the checkpoint's.
+            kwargs: passed to `AutoModel.from_pretrained` (revision, cache_dir, local_files_only…).
+        """
+        text_model, loading_info = AutoModel.from_pretrained(
+            text_encoder_name_or_path, add_pooling_layer=False, output_loading_info=True, **kwargs
+        )
+        if loading_info["missing_keys"]:
+            missing = sorted(loading_info["missing_keys"])
+            raise ValueError(f"{text_encoder_name_or_path} lacks text-encoder weights, e.g. {missing[:5]}")
+        config = copy.deepcopy(config) if config is not None else MateConfig()
+        config.text_config = text_model.config
+        model = cls(config)
+        model.text_encoder.bert.load_state_dict(text_model.state_dict())
+        return model
+
+    def forward(
+        self,
+        input_features: torch.FloatTensor | None = None,
+        input_ids: torch.LongTensor | None = None,
+        attention_mask: torch.LongTensor | None = None,
+        token_type_ids: torch.LongTensor | None = None,
+        text_embeds: torch.FloatTensor | None = None,
+        utterance_mask: torch.LongTensor | None = None,
+        labels: torch.FloatTensor | None = None,
+        arousal_labels: torch.FloatTensor | None = None,
+        valence_labels: torch.FloatTensor | None = None,
+        target_mask: torch.LongTensor | None = None,
+        return_dict: bool | None = None,
+    ) -> MateOutput:
+        r"""
+        Args:
+            input_features (`(B, T, n_mels, frames)`): log-mel spectrograms from [`MateFeatureExtractor`].
+            input_ids, attention_mask, token_type_ids (`(B, T, L)`): tokenized transcripts.
+            text_embeds (`(B, T, text_hidden_size)`): precomputed sentence embeddings, instead of `input_ids`.
+            utterance_mask (`(B, T)`): 1 for real utterances, 0 for padded slots. Defaults to all ones.
+            labels (`(B, T, num_labels)`): target emotion distributions (evaluator votes / evaluators).
+            arousal_labels, valence_labels (`(B, T)`): target arousal and valence (1–5).
+            target_mask (`(B, T)`): utterances that count in the loss; defaults to `utterance_mask`. Context-only
+                utterances (earlier turns carried along to fill a window) are real but not targets.
+
+        Returns:
+            [`MateOutput`] with `logits`/`emotion_probs` `(B, T, num_labels)`, `arousal`/`valence` `(B, T)`,
+            `dialogue_features` `(B, T, dialogue_hidden_size)` and, when targets are given, the loss.
+        """
+        batch, length = self._batch_shape(input_features, input_ids, text_embeds)
+        device = self.dialogue_encoder.lstm.weight_ih_l0.device
+        if utterance_mask is None:
+            utterance_mask = torch.ones(batch, length, dtype=torch.long, device=device)
+        valid = utterance_mask.reshape(-1).bool().nonzero().squeeze(1)  # flat indices of real utterances
+        if valid.numel() == 0:
+            raise ValueError("utterance_mask marks no utterance as present")
+
+        utterances = self._embed_utterances(
+            valid, input_features, input_ids, attention_mask, token_type_ids, text_embeds
+        )
+        sequence = utterances.new_zeros(batch * length, utterances.shape[-1]).index_copy(0, valid, utterances)
+        dialogue_features = self.dialogue_encoder(sequence.view(batch, length, -1), valid)
+
+        logits = self.emotion_head(dialogue_features)
+        probs = logits.softmax(-1)
+        affective = self.affective_head(dialogue_features)
+        if self.config.concat_emotion:
+            affective = torch.cat([affective, probs], dim=-1)
+        arousal = 4.0 * torch.sigmoid(self.arousal_head(affective).squeeze(-1)) + 1.0
+        valence = 4.0 * torch.sigmoid(self.valence_head(affective).squeeze(-1)) + 1.0
+
+        output = MateOutput(
+            logits=_scatter(logits, valid, batch, length),
+            emotion_probs=_scatter(probs, valid, batch, length),
+            arousal=_scatter(arousal, valid, batch, length),
+            valence=_scatter(valence, valid, batch, length),
+            dialogue_features=_scatter(dialogue_features, valid, batch, length),
+        )
+        if labels is not None:
+            targets = utterance_mask if target_mask is None else target_mask * utterance_mask
+            output.loss, output.loss_emotion, output.loss_arousal, output.loss_valence = mate_loss(
+                output, labels, arousal_labels, valence_labels, targets, self.config
+            )
+        return output
+
+    @staticmethod
+    def _batch_shape(input_features, input_ids, text_embeds) -> tuple[int, int]:
+        for tensor in (input_features, input_ids, text_embeds):
+            if tensor is not None:
+                return tensor.shape[0], tensor.shape[1]
+        raise ValueError("MATE needs input_features, input_ids or text_embeds")
+
+    def _embed_utterances(
+        self, valid, input_features, input_ids, attention_mask, token_type_ids, text_embeds
+    ) -> torch.Tensor:
+        """Encode each real utterance once → `(N, utterance_hidden_size)`; a disabled modality is zeros."""
+        parts = []
+        if self.uses_audio:
+            if input_features is None:
+                raise ValueError(f"input_modalities={self.config.input_modalities!r} needs input_features")
+            parts.append(self.audio_encoder(_gather(input_features, valid)))
+        else:
+            parts.append(self._zeros(valid, self.config.audio_hidden_size))
+        if not self.uses_text:
+            parts.append(self._zeros(valid, self.config.text_hidden_size))
+        elif text_embeds is not None:
+            parts.append(_gather(text_embeds, valid))
+        elif input_ids is not None:
+            if attention_mask is None:
+                attention_mask = torch.ones_like(input_ids)
+            token_types = None if token_type_ids is None else _gather(token_type_ids, valid)
+            parts.append(self.text_encoder(_gather(input_ids, valid), _gather(attention_mask, valid), token_types))
+        else:
+            raise ValueError(f"input_modalities={self.config.input_modalities!r} needs input_ids or text_embeds")
+        return torch.cat(parts, dim=-1)
+
+    def _zeros(self, valid: torch.Tensor, size: int) -> torch.Tensor:
+        weight = self.dialogue_encoder.lstm.weight_ih_l0
+        return weight.new_zeros(valid.numel(), size)
+
+    @torch.no_grad()
+    def embed_text(
+        self, input_ids: torch.Tensor, attention_mask: torch.Tensor, token_type_ids: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Sentence embeddings of tokenized utterances `(..., L)` → `(..., text_hidden_size)`, e.g. to cache
+        `text_embeds` once when the text encoder is frozen."""
+        flat_ids = input_ids.reshape(-1, input_ids.shape[-1])
+        flat_types = None if token_type_ids is None else token_type_ids.reshape(flat_ids.shape)
+        embeds = self.text_encoder(flat_ids, attention_mask.reshape(flat_ids.shape), flat_types)
+        return embeds.reshape(*input_ids.shape[:-1], -1)
+
+
+def _gather(tensor: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
+    """`(B, T, ...)` → `(N, ...)`: the rows of the real utterances."""
+    return tensor.reshape(-1, *tensor.shape[2:])[valid]
+
+
+def _scatter(values: torch.Tensor, valid: torch.Tensor, batch: int, length: int) -> torch.Tensor:
+    """`(N, ...)` → `(B, T, ...)` with zeros at padded slots."""
+    full = values.new_zeros(batch * length, *values.shape[1:])
+    return full.index_copy(0, valid, values).view(batch, length, *values.shape[1:])
+
+
+def class_balanced_weights(class_counts, beta: float) -> torch.Tensor:
+    """Per-class weights ∝ (1 − β) / (1 − β^n_j) (Cui et al., 2019), normalised to sum to the number of
+    classes so the emotion term keeps the scale λ was tuned for. A class with no sample gets weight 0."""
+    counts = torch.as_tensor(class_counts, dtype=torch.float64)
+    weights = torch.where(counts > 0, (1.0 - beta) / (1.0 - beta**counts), torch.zeros_like(counts))
+    return (weights * len(counts) / weights.sum()).float()
+
+
+def mate_loss(
+    output: MateOutput,
+    labels: torch.Tensor,
+    arousal_labels: torch.Tensor | None,
+    valence_labels: torch.Tensor | None,
+    target_mask: torch.Tensor,
+    config: MateConfig,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The MATE objective over the target utterances: λ · emotion + (1 − λ) · (MSE(arousal) + MSE(valence)).
+
+    The emotion term is KL(votes ‖ predicted) with `batchmean` over target utterances (`loss_type="kl"`),
+    or class-weighted binary cross-entropy between predicted probabilities and the vote distribution
+    (`loss_type="class_balanced"`). Padded and context-only utterances never contribute.
+
+    Returns:
+        `(total, emotion, arousal, valence)`, each a scalar; a regression term is 0 when its targets are absent.
+    """
+    if arousal_labels is None or valence_labels is None:
+        raise ValueError("labels were given without arousal_labels and valence_labels; MATE trains all three")
+    targets = target_mask.reshape(-1).bool()
+    if not targets.any():
+        zero = output.logits.sum() * 0.0  # keeps the graph so every rank can still call backward
+        return zero, zero, zero, zero
+    logits = output.logits.reshape(-1, output.logits.shape[-1])[targets]
+    votes = labels.reshape(-1, labels.shape[-1])[targets].to(logits.dtype)
+    if config.loss_type == "kl":
+        emotion = F.kl_div(logits.log_softmax(-1), votes, reduction="batchmean")
+    else:
+        if config.emotion_class_counts is None:
+            raise ValueError("loss_type='class_balanced' needs config.emotion_class_counts (from the training split)")
+        weights = class_balanced_weights(config.emotion_class_counts, config.class_balanced_beta).to(logits.device)
+        probs = logits.softmax(-1).clamp(1e-7, 1.0 - 1e-7)
+        emotion = F.binary_cross_entropy(probs, votes, weight=weights.expand_as(probs))
+    arousal = F.mse_loss(output.arousal.reshape(-1)[targets], arousal_labels.reshape(-1)[targets].to(logits.dtype))
+    valence = F.mse_loss(output.valence.reshape(-1)[targets], valence_labels.reshape(-1)[targets].to(logits.dtype))
+    total = config.loss_lambda * emotion + (1.0 - config.loss_lambda) * (arousal + valence)
+    return total, emotion, arousal, valence
+
+
+__all__ = ["MateModel", "MateOutput", "MatePreTrainedModel", "class_balanced_weights", "mate_loss"]

@@ -1,0 +1,99 @@
+"""Shared fixtures: a tiny MATE (fast on 2 CPU cores), its processor, and short synthetic dialogues."""
+
+import numpy as np
+import pytest
+import torch
+
+from mate_hf import MateConfig, MateFeatureExtractor, MateModel, MateProcessor, build_char_tokenizer
+
+SAMPLING_RATE = 16000
+KOREAN_SENTENCES = [
+    "정말 기뻐요 너무 좋아요",
+    "왜 이렇게 화나게 해",
+    "너무 슬프고 외로워요",
+    "무서워서 잠이 안 와요",
+    "어머 깜짝 놀랐어요",
+    "오늘은 날씨가 맑네요",
+    "그 냄새 정말 역겨워",
+]
+
+
+def tiny_config(**overrides) -> MateConfig:
+    """A MATE with every stage present but small sizes; 1 s clips."""
+    settings = dict(
+        text_config=dict(
+            vocab_size=200, hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=64
+        ),
+        max_duration=1.0,
+        n_mels=64,
+        n_fft=512,
+        hop_length=256,
+        audio_conv_channels=[4, 6, 4, 1],
+        audio_embedding_grid=[4, 5],
+        lstm_hidden_size=16,
+        lstm_num_layers=2,
+        emotion_head_sizes=[32, 16],
+        affective_head_sizes=[32, 16],
+        affective_regressor_sizes=[8],
+    )
+    settings.update(overrides)
+    return MateConfig(**settings)
+
+
+@pytest.fixture(scope="session")
+def tokenizer():
+    return build_char_tokenizer(KOREAN_SENTENCES)
+
+
+@pytest.fixture
+def config(tokenizer):
+    return tiny_config(text_config=_tiny_text_config(tokenizer))
+
+
+def _tiny_text_config(tokenizer) -> dict:
+    return dict(
+        vocab_size=tokenizer.vocab_size,
+        hidden_size=32,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=64,
+    )
+
+
+@pytest.fixture
+def model(config):
+    torch.manual_seed(0)
+    return MateModel(config).eval()
+
+
+@pytest.fixture
+def processor(config, tokenizer):
+    return MateProcessor(MateFeatureExtractor(**config.audio_feature_kwargs()), tokenizer)
+
+
+def make_dialogue(num_utterances: int, seed: int) -> tuple[list[np.ndarray], list[str]]:
+    """Waveforms of varied length (0.3–1.5 s, tones plus noise) and Korean transcripts."""
+    rng = np.random.default_rng(seed)
+    audio, text = [], []
+    for index in range(num_utterances):
+        duration = rng.uniform(0.3, 1.5)
+        t = np.arange(int(duration * SAMPLING_RATE)) / SAMPLING_RATE
+        tone = np.sin(2 * np.pi * rng.uniform(100, 800) * t) * rng.uniform(0.05, 0.5)
+        audio.append((tone + rng.normal(0, 0.01, t.shape)).astype(np.float32))
+        text.append(KOREAN_SENTENCES[(seed + index) % len(KOREAN_SENTENCES)])
+    return audio, text
+
+
+@pytest.fixture
+def make_batch(processor):
+    """Build processor inputs for dialogues of the given lengths."""
+
+    def build(*lengths: int):
+        dialogues = [make_dialogue(length, seed) for seed, length in enumerate(lengths)]
+        return processor(
+            audio=[audio for audio, _ in dialogues],
+            text=[text for _, text in dialogues],
+            sampling_rate=SAMPLING_RATE,
+        )
+
+    return build

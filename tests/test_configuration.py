@@ -1,0 +1,44 @@
+"""MateConfig defaults (SPEC §1) and validation."""
+
+import pytest
+
+from mate_hf import EMOTION_LABELS, MateConfig
+
+
+def test_defaults_follow_the_spec():
+    config = MateConfig()
+    assert (config.sampling_rate, config.max_duration, config.n_fft, config.hop_length) == (16000, 10.0, 2048, 512)
+    assert (config.f_min, config.f_max, config.n_mels) == (30.0, 8000.0, 229)
+    assert list(config.audio_conv_channels) == [32, 48, 32, 1]
+    assert list(config.audio_conv_kernel_sizes) == [3, 3, 5, 7]
+    assert (config.context_window, config.lstm_hidden_size, config.lstm_num_layers) == (8, 512, 4)
+    assert (config.audio_hidden_size, config.text_hidden_size, config.utterance_hidden_size) == (816, 768, 1584)
+    text = config.text_config
+    assert (text.model_type, text.vocab_size, text.hidden_size, text.num_hidden_layers) == ("bert", 16424, 768, 12)
+    assert text.num_attention_heads == 12
+    assert [config.id2label[i] for i in range(7)] == list(EMOTION_LABELS)
+    assert EMOTION_LABELS == ("disgust", "angry", "sad", "fear", "surprise", "neutral", "happy")
+    assert config.loss_lambda == 0.66 and config.loss_type == "kl" and config.freeze_text_encoder
+
+
+def test_round_trip_keeps_every_setting(tmp_path):
+    config = MateConfig(lstm_bidirectional=True, loss_type="class_balanced", emotion_class_counts=[1, 2, 3, 4, 5, 6, 7])
+    config.save_pretrained(tmp_path)
+    reloaded = MateConfig.from_pretrained(tmp_path)
+    assert reloaded.to_dict() == config.to_dict()
+    assert reloaded.dialogue_hidden_size == 8 * 512 * 2
+
+
+@pytest.mark.parametrize(
+    "settings, message",
+    [
+        (dict(input_modalities="video"), "input_modalities"),
+        (dict(loss_lambda=1.5), "loss_lambda"),
+        (dict(context_window=0), "context_window"),
+        (dict(audio_conv_kernel_sizes=[3, 3, 5]), "one entry per conv block"),
+        (dict(emotion_class_counts=[1, 2]), "one count per emotion"),
+    ],
+)
+def test_invalid_settings_are_rejected(settings, message):
+    with pytest.raises(ValueError, match=message):
+        MateConfig(**settings)
