@@ -1,0 +1,135 @@
+"""The MATE paper's emotion metric (top-k against a possibly tied majority label set) as an `evaluate` metric.
+
+Self-contained on purpose (numpy, datasets, evaluate only): `evaluate.load(path_to_this_file)` copies
+the file into its module cache and imports it from there, so it must not depend on package-relative imports.
+"""
+
+import datasets
+import evaluate
+import numpy as np
+
+_DESCRIPTION = """\
+Macro precision, recall and F1 of the MATE paper for emotion classes with tied majority labels.
+
+Per utterance with k gold classes (the multi-hot majority set; a tie gives k > 1):
+  1. Top-k predicted classes: scores sorted high to low; equal scores rank the lower class index first
+     (a stable sort of the negated scores), so the result is deterministic.
+  2. Confusion matrix C (rows = gold class, columns = predicted class), k entries per utterance:
+     every predicted class that is in the gold set counts on the diagonal C[p, p]; the remaining
+     predictions, in rank order, count against the gold classes no prediction matched, in class-index
+     order (first unmatched gold class first): C[g, p]. Matches are taken before misses, so each gold
+     class of the utterance receives exactly one count: row sums are gold counts, column sums are
+     prediction counts. With k = 1 this is the ordinary argmax confusion matrix.
+Per class: precision = C[c, c] / column sum, recall = C[c, c] / row sum.
+Macro average, sklearn-style: over the classes that occur in the gold set or in the top-k predictions
+(the labels sklearn infers when none are given); a zero denominator there counts as 0
+(sklearn's zero_division=0). Classes with neither gold labels nor predictions are left out.
+F1 = 2 P R / (P + R) from the macro P and R (not the mean of per-class F1s); 0 when P + R = 0.
+
+The reference implementation averaged this per batch; this one builds a single confusion matrix over
+the whole evaluation set, so numbers do not depend on batch size or order.
+"""
+
+_CITATION = ""
+
+_KWARGS_DESCRIPTION = """
+Args:
+    predictions (`list` of `list` of `float`): (n, C) class scores per utterance: probabilities, or
+        logits (softmax keeps the order, so the result is the same).
+    references (`list` of `list` of `float`): (n, C) multi-hot majority label sets (0/1, at least one 1
+        per row).
+Returns:
+    precision (`float`): macro precision.
+    recall (`float`): macro recall.
+    f1 (`float`): 2PR / (P + R) of the two above.
+    confusion_matrix (`list` of `list` of `int`): C x C, rows gold, columns predicted.
+Examples:
+    >>> paper_f1 = evaluate.load("mate_hf/metrics/paper_f1/paper_f1.py")
+    >>> paper_f1.compute(predictions=[[0.1, 0.9], [0.8, 0.2]], references=[[0, 1], [1, 1]])["f1"]
+    1.0
+"""
+
+
+def check_scores_and_multi_hot(scores: np.ndarray, multi_hot: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Validated float scores and boolean gold sets, both (n, C); errors name what is wrong."""
+    scores = np.asarray(scores, dtype=np.float64)
+    multi_hot = np.asarray(multi_hot, dtype=np.float64)
+    if scores.ndim != 2 or scores.shape != multi_hot.shape:
+        raise ValueError(f"predictions and references must both be (n, C), got {scores.shape} and {multi_hot.shape}")
+    if not np.all(np.isfinite(scores)):
+        raise ValueError("predictions contain NaN or infinite scores")
+    if not np.all((multi_hot == 0) | (multi_hot == 1)):
+        raise ValueError("references must be multi-hot (0/1)")
+    gold = multi_hot == 1
+    if not np.all(gold.any(axis=1)):
+        raise ValueError("every reference row needs at least one gold class")
+    return scores, gold
+
+
+def ranked_classes(scores: np.ndarray) -> np.ndarray:
+    """Class indices by descending score per row; equal scores keep the lower index first."""
+    return np.argsort(-scores, axis=1, kind="stable")
+
+
+def paper_confusion_matrix(scores: np.ndarray, multi_hot: np.ndarray) -> np.ndarray:
+    """C x C matrix (rows gold, columns predicted) of top-k predictions against k gold classes."""
+    scores, gold = check_scores_and_multi_hot(scores, multi_hot)
+    num_classes = scores.shape[1]
+    matrix = np.zeros((num_classes, num_classes), dtype=np.int64)
+    for ranking, gold_row in zip(ranked_classes(scores), gold):
+        gold_classes = np.flatnonzero(gold_row)
+        top_k = ranking[: gold_classes.size]
+        hits = top_k[gold_row[top_k]]
+        misses = top_k[~gold_row[top_k]]
+        unmatched_gold = np.setdiff1d(gold_classes, hits)  # sorted: first unmatched gold class first
+        matrix[hits, hits] += 1
+        # As many misses as unmatched gold classes (both k minus the hits), so zip pairs them all.
+        for gold_class, predicted_class in zip(unmatched_gold, misses):
+            matrix[gold_class, predicted_class] += 1
+    return matrix
+
+
+def macro_precision_recall(matrix: np.ndarray) -> tuple[float, float]:
+    """Macro precision and recall over classes present as gold or prediction; zero denominators count 0."""
+    diagonal = np.diag(matrix).astype(np.float64)
+    predicted, actual = matrix.sum(axis=0), matrix.sum(axis=1)
+    present = (predicted + actual) > 0
+    if not present.any():
+        return 0.0, 0.0
+    # np.divide with `where` leaves 0 where the denominator is 0, without a RuntimeWarning.
+    precision = np.divide(diagonal, predicted, out=np.zeros_like(diagonal), where=predicted > 0)
+    recall = np.divide(diagonal, actual, out=np.zeros_like(diagonal), where=actual > 0)
+    return float(precision[present].mean()), float(recall[present].mean())
+
+
+def f1_from_precision_recall(precision: float, recall: float) -> float:
+    """Harmonic mean of the macro precision and recall; 0 when both are 0."""
+    total = precision + recall
+    return 0.0 if total == 0.0 else 2.0 * precision * recall / total
+
+
+@evaluate.utils.file_utils.add_start_docstrings(_DESCRIPTION, _KWARGS_DESCRIPTION)
+class PaperF1(evaluate.Metric):
+    def _info(self) -> evaluate.MetricInfo:
+        return evaluate.MetricInfo(
+            description=_DESCRIPTION,
+            citation=_CITATION,
+            inputs_description=_KWARGS_DESCRIPTION,
+            # float64 keeps scores unrounded, so ties stay exactly the ties the caller passed.
+            features=datasets.Features(
+                {
+                    "predictions": datasets.Sequence(datasets.Value("float64")),
+                    "references": datasets.Sequence(datasets.Value("float64")),
+                }
+            ),
+        )
+
+    def _compute(self, predictions, references) -> dict:
+        matrix = paper_confusion_matrix(predictions, references)
+        precision, recall = macro_precision_recall(matrix)
+        return {
+            "precision": precision,
+            "recall": recall,
+            "f1": f1_from_precision_recall(precision, recall),
+            "confusion_matrix": matrix.tolist(),
+        }
