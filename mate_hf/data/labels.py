@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-# Reference order of the authors' code: keep it so that numbers and checkpoints line up.
-EMOTION_LABELS: tuple[str, ...] = ("disgust", "angry", "sad", "fear", "surprise", "neutral", "happy")
+from ..configuration_mate import EMOTION_LABELS
+
 NUM_EMOTIONS = len(EMOTION_LABELS)
 
 # Misspellings found in the released annotation files, mapped to the class they mean.

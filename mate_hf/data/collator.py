@@ -1,0 +1,137 @@
+"""Dialogue rows → model inputs: chunking long dialogues, cached audio features, the batch collator.
+
+Rows are those of `load_kemdy19` / `load_kemdy20`: one dialogue per row, per-utterance lists in
+turn order (`audio_path`, `text`, `emotion_votes`, `emotion_majority`, `arousal`, `valence`, ...).
+"""
+
+from dataclasses import dataclass
+
+import datasets
+import numpy as np
+import torch
+
+from ..audio_io import load_audio
+from ..processing_mate import MateProcessor
+from .dialogues import UTTERANCE_COLUMNS
+
+# Per-utterance columns a chunk slices along with the utterances: the reader's, plus the caches.
+SLICED_COLUMNS = (*UTTERANCE_COLUMNS, "input_features", "text_embeds")
+
+
+def chunk_dialogues(dataset: datasets.Dataset, max_targets: int, context: int = 7) -> datasets.Dataset:
+    """Split dialogues into chunks of at most `max_targets` target utterances.
+
+    Each chunk also carries up to `context` earlier utterances (`num_context` of them) so the
+    model's window is complete for its first target; those are inputs only, never targets. With
+    `context = context_window - 1` every utterance gets exactly the prediction it would get in its
+    whole dialogue, and each utterance is a target in exactly one chunk.
+    """
+    if max_targets < 1:
+        raise ValueError(f"max_targets must be at least 1, got {max_targets}")
+    columns = [name for name in SLICED_COLUMNS if name in dataset.column_names]
+
+    def split(batch: dict) -> dict:
+        chunks = {name: [] for name in batch}
+        chunks["num_context"] = []
+        for index in range(len(batch["segment_id"])):
+            length = len(batch["segment_id"][index])
+            for start in range(0, length, max_targets):
+                first = max(0, start - context)
+                for name in batch:
+                    value = batch[name][index]
+                    chunks[name].append(value[first : start + max_targets] if name in columns else value)
+                chunks["num_context"].append(start - first)
+        return chunks
+
+    return dataset.map(split, batched=True, remove_columns=dataset.column_names, desc="chunking dialogues")
+
+
+def featurize_audio(dataset: datasets.Dataset, processor: MateProcessor, num_proc: int | None = None):
+    """Add `input_features` (per utterance, `(n_mels, frames)` float32) to every row: decoding,
+    resampling and the log-mel are then paid once instead of once per epoch. Long clips are
+    centre-cropped once, so random crops are off for the cached copy."""
+    extractor = processor.feature_extractor
+
+    def featurize(row: dict) -> dict:
+        waveforms = [_prepared_waveform(extractor, path, "center", None) for path in row["audio_path"]]
+        return {"input_features": extractor.log_mel(torch.from_numpy(np.stack(waveforms))).numpy()}
+
+    return dataset.map(featurize, num_proc=num_proc, desc="computing log-mel features")
+
+
+def _prepared_waveform(extractor, path: str, crop: str, rng: np.random.Generator | None) -> np.ndarray:
+    samples, sampling_rate = load_audio(path)
+    return extractor.prepare_waveform(samples, sampling_rate, crop=crop, rng=rng, name=path)
+
+
+@dataclass
+class MateDataCollator:
+    """Batch dialogue rows (or chunks) into the tensors [`MateModel`] takes, targets included.
+
+    Args:
+        processor: the model's processor.
+        crop: how clips longer than the feature window are cut when audio is decoded here:
+            `"random"` for training, `"center"` for evaluation. Random offsets come from torch's
+            global generator, which the Trainer seeds and restores on resume.
+
+    `__call__` returns, for B rows of up to T utterances: `utterance_mask` (B, T), `input_features`
+    (B, T, n_mels, frames) (decoded here, or the rows' cached `input_features`), `input_ids`,
+    `attention_mask`, `token_type_ids` (B, T, L) or the rows' cached `text_embeds` (B, T, H), and the
+    targets `labels` (B, T, 7) vote distributions, `arousal_labels`, `valence_labels` (B, T),
+    `majority_labels` (B, T, 7) multi-hot and `target_mask` (B, T) (0 for context-only utterances).
+    """
+
+    processor: MateProcessor
+    crop: str = "center"
+
+    def __call__(self, rows: list[dict]) -> dict[str, torch.Tensor]:
+        lengths = [len(row["segment_id"]) for row in rows]
+        batch = {"utterance_mask": _mask(lengths, [0] * len(rows))}
+        batch.update(self._audio_inputs(rows, lengths))
+        batch.update(self._text_inputs(rows, lengths))
+        batch.update(_targets(rows, lengths))
+        return batch
+
+    def _audio_inputs(self, rows: list[dict], lengths: list[int]) -> dict[str, torch.Tensor]:
+        extractor = self.processor.feature_extractor
+        if "input_features" in rows[0]:
+            shape = np.asarray(rows[0]["input_features"][0]).shape
+            features = [row["input_features"] for row in rows]
+            return {"input_features": _pad(features, lengths, shape, fill=extractor.padding_value)}
+        rng = np.random.default_rng(int(torch.randint(0, 2**31 - 1, ()).item()))
+        audio = [[_prepared_waveform(extractor, path, self.crop, rng) for path in row["audio_path"]] for row in rows]
+        return {"input_features": extractor(audio, sampling_rate=extractor.sampling_rate)["input_features"]}
+
+    def _text_inputs(self, rows: list[dict], lengths: list[int]) -> dict[str, torch.Tensor]:
+        if "text_embeds" in rows[0]:
+            width = len(rows[0]["text_embeds"][0])
+            return {"text_embeds": _pad([row["text_embeds"] for row in rows], lengths, (width,))}
+        tokens = dict(self.processor(text=[list(row["text"]) for row in rows]))
+        del tokens["utterance_mask"]
+        return tokens
+
+
+def _targets(rows: list[dict], lengths: list[int]) -> dict[str, torch.Tensor]:
+    return {
+        "labels": _pad([row["emotion_votes"] for row in rows], lengths, (7,)),
+        "majority_labels": _pad([row["emotion_majority"] for row in rows], lengths, (7,)),
+        "arousal_labels": _pad([row["arousal"] for row in rows], lengths, ()),
+        "valence_labels": _pad([row["valence"] for row in rows], lengths, ()),
+        "target_mask": _mask(lengths, [row.get("num_context", 0) for row in rows]),
+    }
+
+
+def _mask(lengths: list[int], starts: list[int]) -> torch.Tensor:
+    """1 from `starts[i]` to `lengths[i]` in row i, 0 elsewhere: `(B, max T)`."""
+    mask = torch.zeros(len(lengths), max(lengths), dtype=torch.long)
+    for index, (start, length) in enumerate(zip(starts, lengths)):
+        mask[index, start:length] = 1
+    return mask
+
+
+def _pad(values: list, lengths: list[int], item_shape: tuple, fill: float = 0.0) -> torch.Tensor:
+    """Per-row lists of per-utterance values → `(B, max T, *item_shape)` float32, `fill` at padded slots."""
+    out = torch.full((len(values), max(lengths), *item_shape), fill, dtype=torch.float32)
+    for index, row_values in enumerate(values):
+        out[index, : lengths[index]] = torch.as_tensor(np.asarray(row_values, dtype=np.float32))
+    return out

@@ -1,0 +1,110 @@
+"""Dialogue rows → batches: chunking with context, cached features, and equality with one-by-one runs."""
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from mate_hf import MateFeatureExtractor, MateModel, MateProcessor, build_char_tokenizer
+from mate_hf.audio_io import load_audio
+from mate_hf.data import load_kemdy19
+from mate_hf.data.collator import MateDataCollator, chunk_dialogues, featurize_audio
+
+from .conftest import tiny_config
+
+CORPUS = Path(__file__).resolve().parent.parent / "demo_corpus" / "KEMDy19"
+
+
+@pytest.fixture(scope="module")
+def dialogues():
+    dataset, _ = load_kemdy19(CORPUS, role="speaker")
+    return dataset.select(range(6))
+
+
+@pytest.fixture(scope="module")
+def setup(dialogues):
+    tokenizer = build_char_tokenizer(text for dialogue in dialogues["text"] for text in dialogue)
+    config = tiny_config(
+        text_config=dict(
+            vocab_size=len(tokenizer), hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=64
+        ),
+        max_duration=2.0,
+    )
+    torch.manual_seed(0)
+    model = MateModel(config).eval()
+    processor = MateProcessor(MateFeatureExtractor(**config.audio_feature_kwargs()), tokenizer)
+    return model, processor
+
+
+def _one_by_one(model, processor, row) -> torch.Tensor:
+    """The straightforward path: decode each file, process the whole dialogue alone, run it."""
+    extractor = processor.feature_extractor
+    waveforms = [extractor.prepare_waveform(*load_audio(path), name=path) for path in row["audio_path"]]
+    inputs = processor(audio=waveforms, text=list(row["text"]), sampling_rate=extractor.sampling_rate)
+    with torch.no_grad():
+        return model(**inputs).logits[0]
+
+
+def test_collated_batch_predictions_equal_dialogues_run_one_by_one(setup, dialogues):
+    model, processor = setup
+    batch = MateDataCollator(processor)([dialogues[i] for i in range(len(dialogues))])
+    with torch.no_grad():
+        batched = model(**{k: v for k, v in batch.items() if k in _MODEL_INPUTS}).logits
+    for index in range(len(dialogues)):
+        alone = _one_by_one(model, processor, dialogues[index])
+        assert (batched[index, : len(alone)] - alone).abs().max() < 1e-5
+
+
+def test_batch_carries_targets_and_masks(setup, dialogues):
+    _, processor = setup
+    rows = [dialogues[0], dialogues[1]]
+    batch = MateDataCollator(processor)(rows)
+    lengths = [len(row["segment_id"]) for row in rows]
+    assert batch["utterance_mask"].sum(1).tolist() == lengths
+    assert torch.equal(batch["target_mask"], batch["utterance_mask"])
+    assert torch.allclose(batch["labels"][0, : lengths[0]], torch.tensor(rows[0]["emotion_votes"]))
+    assert torch.equal(batch["majority_labels"][1, : lengths[1]], torch.tensor(rows[1]["emotion_majority"]).float())
+    assert torch.allclose(batch["arousal_labels"][0, : lengths[0]], torch.tensor(rows[0]["arousal"]))
+
+
+def test_chunks_with_context_reproduce_whole_dialogue_predictions(setup, dialogues):
+    model, processor = setup
+    context = model.config.context_window - 1
+    chunks = chunk_dialogues(dialogues, max_targets=3, context=context)
+    # every utterance is a target in exactly one chunk
+    targets = [seg for chunk in chunks for seg in chunk["segment_id"][chunk["num_context"] :]]
+    assert targets == [seg for dialogue in dialogues["segment_id"] for seg in dialogue]
+    assert {chunk["num_context"] for chunk in chunks} == {0, 3, 6}  # dialogues of 8-9 turns, chunks of 3
+    batch = MateDataCollator(processor)([chunks[i] for i in range(len(chunks))])
+    with torch.no_grad():
+        logits = model(**{k: v for k, v in batch.items() if k in _MODEL_INPUTS}).logits
+    chunk_predictions = {}
+    for index, chunk in enumerate(chunks):
+        start = chunk["num_context"]
+        assert batch["target_mask"][index, :start].sum() == 0
+        for offset, segment in enumerate(chunk["segment_id"][start:]):
+            chunk_predictions[segment] = logits[index, start + offset]
+    for index in range(len(dialogues)):
+        alone = _one_by_one(model, processor, dialogues[index])
+        for position, segment in enumerate(dialogues[index]["segment_id"]):
+            assert (chunk_predictions[segment] - alone[position]).abs().max() < 1e-5
+
+
+def test_cached_features_equal_decoding_in_the_collator(setup, dialogues):
+    _, processor = setup
+    subset = dialogues.select(range(2))
+    cached = featurize_audio(subset, processor)
+    fresh = MateDataCollator(processor)([subset[0], subset[1]])
+    from_cache = MateDataCollator(processor)([cached[0], cached[1]])
+    assert torch.allclose(fresh["input_features"], from_cache["input_features"], atol=1e-4)
+
+
+def test_missing_audio_file_is_named(setup, dialogues, tmp_path):
+    _, processor = setup
+    row = dict(dialogues[0])
+    row["audio_path"] = [str(tmp_path / "gone.wav")] + list(row["audio_path"][1:])
+    with pytest.raises(ValueError, match="gone.wav does not exist"):
+        MateDataCollator(processor)([row])
+
+
+_MODEL_INPUTS = {"input_features", "input_ids", "attention_mask", "token_type_ids", "text_embeds", "utterance_mask"}
