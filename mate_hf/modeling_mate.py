@@ -411,34 +411,45 @@ def mate_loss(
     valence_labels: torch.Tensor | None,
     target_mask: torch.Tensor,
     config: MateConfig,
+    num_targets: torch.Tensor | float | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """The MATE objective over the target utterances: λ · emotion + (1 − λ) · (MSE(arousal) + MSE(valence)).
 
-    The emotion term is KL(votes ‖ predicted) with `batchmean` over target utterances (`loss_type="kl"`),
-    or class-weighted binary cross-entropy between predicted probabilities and the vote distribution
+    The emotion term is KL(votes ‖ predicted) per utterance (`loss_type="kl"`), or class-weighted binary
+    cross-entropy between predicted probabilities and the vote distribution, averaged over the classes
     (`loss_type="class_balanced"`). Padded and context-only utterances never contribute.
 
+    Each term is a sum over target utterances divided by `num_targets`, which defaults to the number of
+    targets here (a plain mean: KL `batchmean`, MSE `mean`). A trainer passes the number of targets in
+    the whole accumulated (and distributed) batch, so that micro-batches of any size add up to the
+    gradient of one big batch.
+
     Returns:
-        `(total, emotion, arousal, valence)`, each a scalar; a regression term is 0 when its targets are absent.
+        `(total, emotion, arousal, valence)`, each a scalar.
     """
     if arousal_labels is None or valence_labels is None:
         raise ValueError("labels were given without arousal_labels and valence_labels; MATE trains all three")
-    targets = target_mask.reshape(-1).bool()
-    if not targets.any():
-        zero = output.logits.sum() * 0.0  # keeps the graph so every rank can still call backward
-        return zero, zero, zero, zero
+    targets = target_mask.reshape(-1) > 0
     logits = output.logits.reshape(-1, output.logits.shape[-1])[targets]
     votes = labels.reshape(-1, labels.shape[-1])[targets].to(logits.dtype)
+    if num_targets is None:
+        num_targets = max(int(targets.sum()), 1)
     if config.loss_type == "kl":
-        emotion = F.kl_div(logits.log_softmax(-1), votes, reduction="batchmean")
+        emotion = F.kl_div(logits.log_softmax(-1), votes, reduction="sum")
     else:
         if config.emotion_class_counts is None:
             raise ValueError("loss_type='class_balanced' needs config.emotion_class_counts (from the training split)")
         weights = class_balanced_weights(config.emotion_class_counts, config.class_balanced_beta).to(logits.device)
         probs = logits.softmax(-1).clamp(1e-7, 1.0 - 1e-7)
-        emotion = F.binary_cross_entropy(probs, votes, weight=weights.expand_as(probs))
-    arousal = F.mse_loss(output.arousal.reshape(-1)[targets], arousal_labels.reshape(-1)[targets].to(logits.dtype))
-    valence = F.mse_loss(output.valence.reshape(-1)[targets], valence_labels.reshape(-1)[targets].to(logits.dtype))
+        emotion = F.binary_cross_entropy(probs, votes, weight=weights.expand_as(probs), reduction="sum")
+        emotion = emotion / probs.shape[-1]
+    arousal = F.mse_loss(
+        output.arousal.reshape(-1)[targets], arousal_labels.reshape(-1)[targets].to(logits.dtype), reduction="sum"
+    )
+    valence = F.mse_loss(
+        output.valence.reshape(-1)[targets], valence_labels.reshape(-1)[targets].to(logits.dtype), reduction="sum"
+    )
+    emotion, arousal, valence = emotion / num_targets, arousal / num_targets, valence / num_targets
     total = config.loss_lambda * emotion + (1.0 - config.loss_lambda) * (arousal + valence)
     return total, emotion, arousal, valence
 

@@ -261,6 +261,18 @@ def test_missing_audio_or_transcript_skips_the_utterance_and_keeps_the_order(tmp
         load_kemdy19(root, role="speaker", strict=True)
 
 
+@pytest.mark.parametrize("content", [b"", b"RIFF\x10\x00\x00\x00WAVEfmt ", b"not audio at all"])
+def test_unreadable_wav_skips_the_utterance(tmp_path, content):
+    root = make_kemdy19(tmp_path)
+    (root / "wav/Session01/Sess01_script01/Sess01_script01_M002.wav").write_bytes(content)
+    dataset, report = load_kemdy19(root, role="speaker")
+    assert dataset[0]["segment_id"] == ["Sess01_script01_F001", "Sess01_script01_F003"]
+    assert reasons(report, kinds=["skip"]) == [("unreadable_wav", "Sess01_script01_M002")]
+    assert_reconciles(report)
+    with pytest.raises(ValueError, match=r"Session01_M_res\.csv, line 4: unreadable_wav"):
+        load_kemdy19(root, role="speaker", strict=True)
+
+
 def test_known_broken_segments_are_skipped_in_the_role_their_id_implies(tmp_path):
     segments = [sid.replace("Sess01", "Sess04") for sid in SEGMENTS]
     rows = {gender: kemdy19_rows(gender, segments) for gender in "FM"}

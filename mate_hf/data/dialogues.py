@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+import soundfile
 from datasets import Dataset, Features, List, Value
 
 from .annotation import AnnotationLayout, AnnotationRow, RowError, parse_labels
@@ -91,6 +92,9 @@ def use_row(
         if not path.is_file():
             report.add(reason, file, row.line, sid, f"{_relative(path, root)} does not exist")
             return None
+    if not _is_readable_audio(wav):
+        report.add("unreadable_wav", file, row.line, sid, f"{_relative(wav, root)} is not a readable audio file")
+        return None
     try:
         raw_text, encoding = read_transcript(txt)
     except UnicodeDecodeError:
@@ -112,6 +116,14 @@ def use_row(
         arousal=labels.arousal,
         valence=labels.valence,
     )
+
+
+def _is_readable_audio(path: Path) -> bool:
+    """The file's header decodes and announces samples; a header read is cheap, decoding waits for the collator."""
+    try:
+        return soundfile.info(str(path)).frames > 0
+    except (soundfile.LibsndfileError, RuntimeError):
+        return False
 
 
 def report_bad_segment_id(report: LoadReport, file: str, line: int, sid: str | None, form: str) -> None:

@@ -30,6 +30,7 @@ SKIP_REASONS: dict[str, str] = {
     "duplicate_segment_id": "a later row for a Segment ID already used in the same file",
     "missing_wav": "the utterance's .wav file does not exist",
     "missing_txt": "the utterance's .txt transcript does not exist",
+    "unreadable_wav": "the utterance's .wav file is not readable audio (corrupt, truncated or empty)",
     "unreadable_transcript": "the transcript is neither UTF-8 nor cp949",
 }
 REPAIR_REASONS: dict[str, str] = {

@@ -1,0 +1,122 @@
+"""`MateTrainer`: the Hugging Face Trainer with MATE's objective, normalised for accumulation and DDP.
+
+Needs the training extras (accelerate); `import mate_hf` does not import this module.
+"""
+
+import math
+from dataclasses import dataclass, field
+
+import torch
+from transformers import Trainer, TrainingArguments
+
+from .modeling_mate import mate_loss
+
+TARGET_NAMES = ("labels", "arousal_labels", "valence_labels", "target_mask")
+# Everything the collator yields besides model inputs; `label_names` makes the Trainer hand them to metrics.
+LABEL_NAMES = ["labels", "arousal_labels", "valence_labels", "majority_labels", "target_mask"]
+LOSS_PARTS = ("loss_emotion", "loss_arousal", "loss_valence")
+
+
+@dataclass
+class MateTrainingArguments(TrainingArguments):
+    paper_lr_schedule: bool = field(
+        default=False,
+        metadata={
+            "help": "The authors' schedule: constant learning rate, multiplied by 0.7 after a third and after half "
+            "of the training steps. Overrides lr_scheduler_type."
+        },
+    )
+
+
+class NonFiniteLossError(RuntimeError):
+    """Training produced a NaN or infinite loss."""
+
+
+class MateTrainer(Trainer):
+    """Trainer whose loss is `mate_loss` summed over target utterances and divided by the number of
+    targets in the whole optimiser step (all accumulated micro-batches, all processes), so gradient
+    accumulation and DDP give the gradient of one large batch. The emotion, arousal and valence terms
+    are logged separately. Evaluation returns `(emotion_probs, arousal, valence)` as predictions and
+    `LABEL_NAMES` as label ids, the convention of `mate_hf.metrics.make_compute_metrics`.
+    """
+
+    # compute_loss already divides by the step's target count: no extra division by accumulation steps.
+    loss_is_scaled_for_ga = True
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._loss_part_sums = dict.fromkeys(LOSS_PARTS, 0.0)
+        self._step_at_last_log = 0
+
+    def _get_num_items_in_batch(self, batch_samples: list, device: torch.device) -> torch.Tensor | None:
+        if not batch_samples or "target_mask" not in batch_samples[0]:
+            return None
+        count = sum((batch["target_mask"] > 0).sum() for batch in batch_samples).to(device)
+        if self.args.world_size > 1:
+            count = self.accelerator.gather(count).sum()
+        return count
+
+    def compute_loss(self, model, inputs: dict, return_outputs: bool = False, num_items_in_batch=None):
+        model_inputs = {k: v for k, v in inputs.items() if k not in TARGET_NAMES and k != "majority_labels"}
+        outputs = model(**model_inputs)
+        targets = {name: inputs[name] for name in TARGET_NAMES}
+        config = self.accelerator.unwrap_model(model).config
+        loss, emotion, arousal, valence = mate_loss(
+            outputs,
+            targets["labels"],
+            targets["arousal_labels"],
+            targets["valence_labels"],
+            targets["target_mask"],
+            config,
+            num_targets=num_items_in_batch,
+        )
+        if num_items_in_batch is not None and self.args.world_size > 1:
+            # DDP averages gradients over processes; the loss is already normalised by the global count.
+            loss = loss * self.args.world_size
+        if model.training:
+            self._check_finite(loss)
+            self._record_parts(emotion, arousal, valence)
+        outputs.loss, outputs.loss_emotion, outputs.loss_arousal, outputs.loss_valence = loss, emotion, arousal, valence
+        return (loss, outputs) if return_outputs else loss
+
+    def _check_finite(self, loss: torch.Tensor) -> None:
+        if not math.isfinite(loss.item()):
+            raise NonFiniteLossError(
+                f"the training loss became {loss.item()} at step {self.state.global_step + 1} "
+                f"(epoch {self.state.epoch or 0:.2f}); lower the learning rate or check the inputs of this batch"
+            )
+
+    def _record_parts(self, *parts: torch.Tensor) -> None:
+        # Each micro-batch's part is normalised by the step's global target count: summed over a step
+        # they give the step's value (per process, hence × world size).
+        for name, value in zip(LOSS_PARTS, parts):
+            self._loss_part_sums[name] += value.item() * self.args.world_size
+
+    def log(self, logs: dict, start_time: float | None = None) -> None:
+        steps = self.state.global_step - self._step_at_last_log
+        if "loss" in logs and steps > 0:
+            for name, total in self._loss_part_sums.items():
+                logs[name] = round(total / steps, 6)
+            self._loss_part_sums = dict.fromkeys(LOSS_PARTS, 0.0)
+            self._step_at_last_log = self.state.global_step
+        super().log(logs, start_time)
+
+    def create_scheduler(self, num_training_steps: int, optimizer: torch.optim.Optimizer | None = None):
+        if not getattr(self.args, "paper_lr_schedule", False):
+            return super().create_scheduler(num_training_steps, optimizer)
+        if self.lr_scheduler is None:
+            milestones = [max(1, num_training_steps // 3), max(1, num_training_steps // 2)]
+            self.lr_scheduler = torch.optim.lr_scheduler.MultiStepLR(
+                self.optimizer if optimizer is None else optimizer, milestones=milestones, gamma=0.7
+            )
+        return self.lr_scheduler
+
+    def prediction_step(self, model, inputs: dict, prediction_loss_only: bool, ignore_keys=None):
+        inputs = self._prepare_inputs(inputs)
+        with torch.no_grad():
+            loss, outputs = self.compute_loss(model, inputs, return_outputs=True)
+        if prediction_loss_only:
+            return loss.detach(), None, None
+        predictions = (outputs.emotion_probs, outputs.arousal, outputs.valence)
+        labels = tuple(inputs[name] for name in LABEL_NAMES)
+        return loss.detach(), predictions, labels

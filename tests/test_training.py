@@ -1,0 +1,164 @@
+"""Training: DDP on two CPU processes, kill-and-resume, gradient accumulation, the loss scaling."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from mate_hf import MateModel
+from mate_hf.data import load_kemdy19
+from mate_hf.data.collator import MateDataCollator
+from mate_hf.trainer import MateTrainer, MateTrainingArguments
+
+from .test_collator import CORPUS
+
+ROOT = Path(__file__).resolve().parent.parent
+TINY_RUN = ROOT / "tests" / "configs" / "tiny_run.yaml"
+VOLATILE = ("eval_runtime", "eval_samples_per_second", "eval_steps_per_second")
+
+
+def _run(command: list[str], **kwargs) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "TOKENIZERS_PARALLELISM": "false"}
+    return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600, env=env, **kwargs)
+
+
+def _rank_metrics(stdout: str) -> dict[int, dict]:
+    metrics = {}
+    for line in stdout.splitlines():
+        if line.startswith("[rank ") and "eval metrics:" in line:
+            rank = int(line[len("[rank ") : line.index("]")])
+            values = json.loads(line.split("eval metrics:", 1)[1])
+            metrics[rank] = {k: v for k, v in values.items() if k not in VOLATILE}
+    return metrics
+
+
+@pytest.mark.slow
+def test_accelerate_launch_two_cpu_processes_agree(tmp_path):
+    accelerate = Path(sys.executable).parent / "accelerate"
+    result = _run(
+        [str(accelerate), "launch", "--multi_gpu", "--num_processes", "2", "training/run.py", str(TINY_RUN)]
+        + ["--output_dir", str(tmp_path / "ddp")]
+    )
+    assert result.returncode == 0, result.stderr[-4000:]
+    metrics = _rank_metrics(result.stdout)
+    assert set(metrics) == {0, 1}, result.stdout[-2000:]
+    assert metrics[0] == metrics[1]
+    assert all(isinstance(value, float) and value == value for value in metrics[0].values())  # finite, not NaN
+    assert (tmp_path / "ddp" / "model.safetensors").exists()
+    assert (tmp_path / "ddp" / "processor_config.json").exists()
+
+
+KILLED_RUN = """
+import os, signal, sys
+sys.path.insert(0, "training")
+import run as recipe
+from transformers import TrainerCallback
+
+class KillAtStep(TrainerCallback):
+    def on_step_end(self, args, state, control, **kwargs):
+        if state.global_step == 6:
+            os.kill(os.getpid(), signal.SIGKILL)  # no clean-up, as a crash or a pre-empted job
+
+class KilledTrainer(recipe.MateTrainer):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.add_callback(KillAtStep())
+
+recipe.MateTrainer = KilledTrainer
+recipe.main(sys.argv[1:])
+"""
+
+
+@pytest.mark.slow
+def test_killed_run_resumes_to_the_same_weights_and_metrics(tmp_path):
+    common = [str(TINY_RUN), "--save_strategy", "steps", "--save_steps", "4"]
+    straight = _run([sys.executable, "training/run.py", *common, "--output_dir", str(tmp_path / "straight")])
+    assert straight.returncode == 0, straight.stderr[-4000:]
+
+    killed = _run([sys.executable, "-c", KILLED_RUN, *common, "--output_dir", str(tmp_path / "resumed")])
+    assert killed.returncode == -9, killed.stderr[-4000:]
+    assert sorted(p.name for p in (tmp_path / "resumed").glob("checkpoint-*")) == ["checkpoint-4"]
+
+    resumed = _run(
+        [sys.executable, "training/run.py", *common, "--output_dir", str(tmp_path / "resumed")]
+        + ["--resume_from_checkpoint", "last"]
+    )
+    assert resumed.returncode == 0, resumed.stderr[-4000:]
+    a = load_file(tmp_path / "straight" / "model.safetensors")
+    b = load_file(tmp_path / "resumed" / "model.safetensors")
+    assert a.keys() == b.keys()
+    for name in a:
+        assert torch.equal(a[name], b[name]), name
+    assert _rank_metrics(straight.stdout) == _rank_metrics(resumed.stdout)
+
+
+@pytest.fixture(scope="module")
+def dialogues():
+    dataset, _ = load_kemdy19(CORPUS, role="speaker")
+    # The first 8 include the 30-turn Sess04_impro03: the two micro-batches hold different numbers of targets.
+    return [dataset[i] for i in (10, 11, 12, 13, 14, 15, 16, 17, 0, 1, 2, 3, 4, 5, 6, 7)]
+
+
+def _gradients(model) -> dict[str, torch.Tensor]:
+    return {n: p.grad.clone() for n, p in model.named_parameters() if p.grad is not None}
+
+
+def test_gradient_accumulation_2x8_equals_one_batch_of_16(dialogues, tmp_path, processor_for_corpus):
+    model, processor = processor_for_corpus
+    model.eval()  # BatchNorm statistics held fixed: only the loss normalisation differs between the two paths
+    args = MateTrainingArguments(output_dir=str(tmp_path), gradient_accumulation_steps=2, use_cpu=True, report_to=[])
+    trainer = MateTrainer(model=model, args=args)
+    assert trainer.loss_is_scaled_for_ga  # training_step must not divide by the accumulation steps again
+    collate = MateDataCollator(processor)
+    first, second = collate(dialogues[:8]), collate(dialogues[8:])
+    assert first["target_mask"].sum() != second["target_mask"].sum()  # unequal micro-batches: a plain mean would be off
+    count = trainer._get_num_items_in_batch([first, second], torch.device("cpu"))
+    for batch in (first, second):
+        trainer.compute_loss(model, batch, num_items_in_batch=count).backward()
+    accumulated = _gradients(model)
+    model.zero_grad()
+    whole = collate(dialogues)
+    trainer.compute_loss(model, whole, num_items_in_batch=trainer._get_num_items_in_batch([whole], "cpu")).backward()
+    single = _gradients(model)
+    assert accumulated.keys() == single.keys() and len(single) > 10
+    for name in single:
+        assert torch.allclose(accumulated[name], single[name], rtol=1e-4, atol=1e-7), name
+
+
+def test_paper_lr_schedule_multiplies_by_0_7_at_a_third_and_half(tmp_path, processor_for_corpus):
+    model, _ = processor_for_corpus
+    args = MateTrainingArguments(output_dir=str(tmp_path), paper_lr_schedule=True, learning_rate=1e-3, use_cpu=True)
+    trainer = MateTrainer(model=model, args=args)
+    trainer.create_optimizer_and_scheduler(num_training_steps=30)
+    rates = []
+    for _ in range(30):
+        rates.append(trainer.lr_scheduler.get_last_lr()[0])
+        trainer.optimizer.step()
+        trainer.lr_scheduler.step()
+    assert rates[9] == pytest.approx(1e-3) and rates[10] == pytest.approx(7e-4)
+    assert (
+        rates[14] == pytest.approx(7e-4) and rates[15] == pytest.approx(4.9e-4) and rates[29] == pytest.approx(4.9e-4)
+    )
+
+
+@pytest.fixture(scope="module")
+def processor_for_corpus():
+    from mate_hf import MateFeatureExtractor, MateProcessor, build_char_tokenizer
+
+    from .conftest import tiny_config
+
+    dataset, _ = load_kemdy19(CORPUS, role="speaker")
+    tokenizer = build_char_tokenizer(text for dialogue in dataset["text"] for text in dialogue)
+    config = tiny_config(
+        text_config=dict(
+            vocab_size=len(tokenizer), hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=64
+        ),
+        max_duration=2.0,
+    )
+    torch.manual_seed(0)
+    return MateModel(config), MateProcessor(MateFeatureExtractor(**config.audio_feature_kwargs()), tokenizer)

@@ -1,0 +1,304 @@
+#!/usr/bin/env python
+"""Train and evaluate MATE on KEMDy19, KEMDy20, both, or the bundled demo corpus.
+
+    accelerate launch training/run.py training/configs/demo.yaml
+    accelerate launch training/run.py --kemdy19_dir /data/KEMDy19 --role speaker --fold 3 \
+        --output_dir runs/speaker-fold3 --num_train_epochs 60 --per_device_train_batch_size 64
+
+Arguments are the dataclasses below plus `mate_hf.trainer.MateTrainingArguments` (transformers' TrainingArguments
+plus `paper_lr_schedule`); a single `.yaml` or
+`.json` file holding them may replace the command line.
+"""
+
+import json
+import logging
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import datasets
+import torch
+import transformers
+import yaml
+from transformers import AutoTokenizer, HfArgumentParser, set_seed
+from transformers.trainer_utils import get_last_checkpoint
+
+from mate_hf import MateConfig, MateFeatureExtractor, MateModel, MateProcessor, build_char_tokenizer
+from mate_hf.data import (
+    load_kemdy19,
+    load_kemdy20,
+    session_folds,
+    session_number,
+    split_by_sessions,
+)
+from mate_hf.data.collator import MateDataCollator, chunk_dialogues, featurize_audio
+from mate_hf.metrics import make_compute_metrics
+from mate_hf.trainer import LABEL_NAMES, MateTrainer, MateTrainingArguments
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class ModelArguments:
+    model_name_or_path: str | None = field(
+        default=None, metadata={"help": "A saved MATE folder or Hub id to start from (config, weights, processor)."}
+    )
+    text_encoder: str | None = field(
+        default=None,
+        metadata={
+            "help": "BERT-family folder or Hub id whose weights and tokenizer start the text encoder, e.g. "
+            "snunlp/KR-BERT-char16424. Without it the text encoder is randomly initialised and a character "
+            "vocabulary is built from the corpus transcripts (offline)."
+        },
+    )
+    config_overrides: str | None = field(
+        default=None,
+        metadata={
+            "help": 'JSON object of MateConfig settings, e.g. \'{"lstm_hidden_size": 128, "text_config": {...}}\''
+        },
+    )
+    input_modalities: str = field(default="audio+text", metadata={"help": "audio+text, audio or text."})
+    loss_type: str = field(default="kl", metadata={"help": "kl or class_balanced."})
+    loss_lambda: float = field(default=0.66, metadata={"help": "Weight of the emotion term (λ)."})
+    class_balanced_beta: float = field(default=0.99, metadata={"help": "β of the class-balanced weights."})
+    concat_emotion: bool = field(default=True, metadata={"help": "Feed emotion probabilities to the A/V heads."})
+    lstm_bidirectional: bool = field(default=False, metadata={"help": "Bidirectional dialogue LSTM."})
+    freeze_text_encoder: bool = field(default=True, metadata={"help": "Keep the text encoder fixed."})
+
+
+@dataclass
+class DataArguments:
+    kemdy19_dir: str | None = field(default=None, metadata={"help": "Root of KEMDy19 (annotation/, wav/)."})
+    kemdy20_dir: str | None = field(default=None, metadata={"help": "Root of KEMDy20; with kemdy19_dir, both."})
+    role: str = field(default="speaker", metadata={"help": "speaker or listener (KEMDy19; KEMDy20 has speaker only)."})
+    fold: int | None = field(default=None, metadata={"help": "Evaluate on this session fold (0-4); train on the rest."})
+    num_folds: int = field(default=5, metadata={"help": "Session folds of the corpus."})
+    eval_sessions: str | None = field(
+        default=None, metadata={"help": "Held-out sessions instead of a fold, e.g. '13-16' (the paper's step 1)."}
+    )
+    max_targets_per_chunk: int = field(
+        default=32, metadata={"help": "Long dialogues are cut into chunks of this many target utterances."}
+    )
+    cache_audio_features: bool = field(
+        default=True, metadata={"help": "Compute log-mels once (centre crop) instead of every epoch."}
+    )
+    strict: bool = field(default=False, metadata={"help": "Fail on the first data anomaly instead of skipping it."})
+
+
+def parse_arguments(argv: list[str]) -> tuple[ModelArguments, DataArguments, MateTrainingArguments]:
+    """Command-line arguments, or a `.yaml`/`.json` file of them as the first argument (arguments after
+    the file override it)."""
+    parser = HfArgumentParser((ModelArguments, DataArguments, MateTrainingArguments))
+    if argv and argv[0].endswith((".yaml", ".yml", ".json")):
+        argv = _file_to_arguments(Path(argv[0])) + argv[1:]
+    return parser.parse_args_into_dataclasses(args=argv)
+
+
+def _file_to_arguments(path: Path) -> list[str]:
+    text = path.read_text(encoding="utf-8")
+    settings = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+    if not isinstance(settings, dict):
+        raise ValueError(f"{path} must hold a mapping of argument names to values")
+    arguments = []
+    for name, value in settings.items():
+        values = value if isinstance(value, list) else [value]
+        arguments += [f"--{name}", *(str(item) for item in values)]
+    return arguments
+
+
+def parse_sessions(text: str) -> list[int]:
+    """'13-16' or '1,2,5' or '3' → session numbers."""
+    sessions = []
+    for part in text.split(","):
+        first, _, last = part.strip().partition("-")
+        sessions.extend(range(int(first), int(last or first) + 1))
+    return sessions
+
+
+def load_corpus(data_args: DataArguments) -> tuple[datasets.Dataset, dict]:
+    """The dialogue dataset and the load reports (per corpus, JSON-ready)."""
+    parts, reports = [], {}
+    if data_args.kemdy19_dir:
+        dataset, report = load_kemdy19(data_args.kemdy19_dir, role=data_args.role, strict=data_args.strict)
+        logger.info("KEMDy19 (%s): %s", data_args.role, report.summary())
+        parts.append(dataset.add_column("corpus", ["kemdy19"] * len(dataset)))
+        reports["kemdy19"] = report.to_dict()
+    if data_args.kemdy20_dir:
+        if data_args.role != "speaker":
+            raise ValueError("KEMDy20 has speaker labels only; use role=speaker or leave kemdy20_dir out")
+        dataset, report = load_kemdy20(data_args.kemdy20_dir, strict=data_args.strict)
+        logger.info("KEMDy20: %s", report.summary())
+        parts.append(dataset.add_column("corpus", ["kemdy20"] * len(dataset)))
+        reports["kemdy20"] = report.to_dict()
+    if not parts:
+        raise ValueError("give kemdy19_dir, kemdy20_dir or both")
+    return datasets.concatenate_datasets(parts), reports
+
+
+def held_out_sessions(dataset: datasets.Dataset, data_args: DataArguments) -> list[str]:
+    """Session names of the evaluation split."""
+    sessions = sorted(set(dataset["session"]))
+    if data_args.eval_sessions:
+        wanted = set(parse_sessions(data_args.eval_sessions))
+        return [s for s in sessions if session_number(s) in wanted]
+    fold = 0 if data_args.fold is None else data_args.fold
+    folds = session_folds([session_number(s) for s in sessions], data_args.num_folds)
+    return [s for s in sessions if session_number(s) in folds[fold]]
+
+
+def class_counts(dataset: datasets.Dataset, num_labels: int) -> list[int]:
+    """Training samples per class: each utterance's majority label(s), ties counting for every tied class."""
+    counts = [0] * num_labels
+    for dialogue in dataset["emotion_majority"]:
+        for multi_hot in dialogue:
+            for index, value in enumerate(multi_hot):
+                counts[index] += int(value)
+    return counts
+
+
+def build_tokenizer(model_args: ModelArguments, dataset: datasets.Dataset):
+    if model_args.model_name_or_path:
+        return AutoTokenizer.from_pretrained(model_args.model_name_or_path)
+    if model_args.text_encoder:
+        return AutoTokenizer.from_pretrained(model_args.text_encoder)
+    # Offline stand-in for KR-BERT's character vocabulary; transcripts only, no labels.
+    return build_char_tokenizer(text for dialogue in dataset["text"] for text in dialogue)
+
+
+def build_config(model_args: ModelArguments, tokenizer, counts: list[int]) -> MateConfig:
+    settings = json.loads(model_args.config_overrides) if model_args.config_overrides else {}
+    text_config = settings.pop("text_config", {})
+    if not model_args.text_encoder:
+        text_config = {**text_config, "vocab_size": len(tokenizer)}
+    return MateConfig(
+        text_config=text_config or None,
+        input_modalities=model_args.input_modalities,
+        loss_type=model_args.loss_type,
+        loss_lambda=model_args.loss_lambda,
+        class_balanced_beta=model_args.class_balanced_beta,
+        concat_emotion=model_args.concat_emotion,
+        lstm_bidirectional=model_args.lstm_bidirectional,
+        freeze_text_encoder=model_args.freeze_text_encoder,
+        emotion_class_counts=counts,
+        **settings,
+    )
+
+
+def build_model_and_processor(model_args: ModelArguments, train: datasets.Dataset, everything: datasets.Dataset):
+    if model_args.model_name_or_path:
+        model = MateModel.from_pretrained(model_args.model_name_or_path)
+        return model, MateProcessor.from_pretrained(model_args.model_name_or_path)
+    tokenizer = build_tokenizer(model_args, everything)
+    config = build_config(model_args, tokenizer, class_counts(train, 7))
+    if model_args.text_encoder:
+        model = MateModel.from_pretrained_text_encoder(model_args.text_encoder, config=config)
+    else:
+        model = MateModel(config)
+    processor = MateProcessor(MateFeatureExtractor(**config.audio_feature_kwargs()), tokenizer)
+    return model, processor
+
+
+def add_text_embeddings(dataset: datasets.Dataset, model: MateModel, processor: MateProcessor) -> datasets.Dataset:
+    """With a frozen text encoder, each transcript's embedding never changes: compute it once."""
+
+    def embed(row: dict) -> dict:
+        tokens = processor(text=[row["text"]])
+        embeds = model.embed_text(tokens["input_ids"], tokens["attention_mask"], tokens["token_type_ids"])
+        return {"text_embeds": embeds[0].numpy()}
+
+    model.eval()
+    with torch.inference_mode():
+        return dataset.map(embed, desc="embedding transcripts once")
+
+
+def prepare_split(dataset, model, processor, model_args, data_args, context: int) -> datasets.Dataset:
+    if data_args.cache_audio_features and model.uses_audio:
+        dataset = featurize_audio(dataset, processor)
+    if model.config.freeze_text_encoder and model.uses_text:
+        dataset = add_text_embeddings(dataset, model, processor)
+    return chunk_dialogues(dataset, max_targets=data_args.max_targets_per_chunk, context=context)
+
+
+def main(argv: list[str] | None = None) -> dict:
+    model_args, data_args, training_args = parse_arguments(sys.argv[1:] if argv is None else argv)
+    logging.basicConfig(
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        level=training_args.get_process_log_level(),
+        handlers=[logging.StreamHandler(sys.stdout)],
+    )
+    transformers.utils.logging.set_verbosity(training_args.get_process_log_level())
+    datasets.utils.logging.set_verbosity(training_args.get_process_log_level())
+    set_seed(training_args.seed)
+    return run(model_args, data_args, training_args)
+
+
+def run(model_args: ModelArguments, data_args: DataArguments, training_args: MateTrainingArguments) -> dict:
+    """The recipe: data → split → model and processor → caches → Trainer → train → evaluate → save."""
+    training_args.label_names = LABEL_NAMES
+    training_args.remove_unused_columns = False
+    dataset, reports = load_corpus(data_args)
+    eval_sessions = held_out_sessions(dataset, data_args)
+    train_set, eval_set = split_by_sessions(dataset, eval_sessions)
+    logger.info("train: %d dialogues, eval (%s): %d dialogues", len(train_set), ",".join(eval_sessions), len(eval_set))
+
+    model, processor = build_model_and_processor(model_args, train_set, dataset)
+    context = model.config.context_window - 1
+    with training_args.main_process_first():
+        train_set = prepare_split(train_set, model, processor, model_args, data_args, context)
+        eval_set = prepare_split(eval_set, model, processor, model_args, data_args, context)
+
+    trainer = MateTrainer(
+        model=model,
+        args=training_args,
+        train_dataset=train_set,
+        eval_dataset=eval_set,
+        data_collator=MateDataCollator(processor, crop="random"),
+        compute_metrics=make_compute_metrics(),
+        processing_class=processor,
+    )
+    checkpoint = training_args.resume_from_checkpoint
+    if checkpoint in ("last", "true", "True"):
+        checkpoint = get_last_checkpoint(training_args.output_dir)
+    train_result = trainer.train(resume_from_checkpoint=checkpoint)
+    trainer.save_model()
+    trainer.log_metrics("train", train_result.metrics)
+    trainer.save_metrics("train", train_result.metrics)
+    trainer.save_state()  # trainer_state.json: log_history with the loss and its parts, for learning curves
+
+    trainer.data_collator = MateDataCollator(processor, crop="center")
+    prediction = trainer.predict(eval_set, metric_key_prefix="eval")
+    trainer.log_metrics("eval", prediction.metrics)
+    trainer.save_metrics("eval", prediction.metrics)
+    # Every process states its metrics: under DDP they must agree (predictions are gathered first).
+    print(f"[rank {training_args.process_index}] eval metrics: {json.dumps(prediction.metrics, sort_keys=True)}")
+    if trainer.is_world_process_zero():
+        output_dir = Path(training_args.output_dir)
+        splits = {"eval_sessions": eval_sessions, "train_sessions": sorted(set(train_set["session"]))}
+        (output_dir / "data_report.json").write_text(
+            json.dumps({**splits, "reports": reports}, indent=2, ensure_ascii=False)
+        )
+        write_predictions(output_dir / "eval_predictions.jsonl", eval_set, prediction, model.config.id2label)
+    return prediction.metrics
+
+
+def write_predictions(path: Path, chunks: datasets.Dataset, prediction, id2label: dict) -> None:
+    """One JSON line per target utterance: predicted and gold emotion, arousal and valence."""
+    probs, arousal, valence = prediction.predictions
+    with path.open("w", encoding="utf-8") as handle:
+        for index, chunk in enumerate(chunks):
+            for position in range(chunk["num_context"], len(chunk["segment_id"])):
+                record = {
+                    "segment_id": chunk["segment_id"][position],
+                    "emotion_probs": {id2label[k]: round(float(p), 5) for k, p in enumerate(probs[index, position])},
+                    "arousal": float(arousal[index, position]),
+                    "valence": float(valence[index, position]),
+                    "gold_votes": chunk["emotion_votes"][position],
+                    "gold_majority": [id2label[k] for k, v in enumerate(chunk["emotion_majority"][position]) if v],
+                    "gold_arousal": chunk["arousal"][position],
+                    "gold_valence": chunk["valence"][position],
+                }
+                handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+
+
+if __name__ == "__main__":
+    main()
