@@ -5,12 +5,15 @@ Importing the package registers MATE with the Auto classes, so `AutoConfig`, `Au
 """
 
 from transformers import AutoConfig, AutoFeatureExtractor, AutoModel, AutoProcessor
+from transformers.pipelines import PIPELINE_REGISTRY
 
 from .char_tokenizer import build_char_tokenizer
 from .configuration_mate import EMOTION_LABELS, KR_BERT_NAME, MateConfig
 from .feature_extraction_mate import MateFeatureExtractor
 from .modeling_mate import MateModel, MateOutput, MatePreTrainedModel
+from .pipeline_mate import TASK, MateEmotionPipeline
 from .processing_mate import MateProcessor
+from .saving import save_mate_folder
 
 __version__ = "0.1.0"
 
@@ -25,14 +28,21 @@ MateModel.register_for_auto_class("AutoModel")
 MateFeatureExtractor.register_for_auto_class()
 MateProcessor.register_for_auto_class()
 
+# `pipeline(TASK, model=...)` with the package installed; `save_pretrained` of a pipeline built this way
+# writes `custom_pipelines` into config.json, so `pipeline(model=folder, trust_remote_code=True)` works without it.
+PIPELINE_REGISTRY.register_pipeline(TASK, pipeline_class=MateEmotionPipeline, pt_model=AutoModel, type="audio")
+
 __all__ = [
     "EMOTION_LABELS",
     "KR_BERT_NAME",
     "MateConfig",
+    "MateEmotionPipeline",
     "MateFeatureExtractor",
     "MateModel",
     "MateOutput",
     "MatePreTrainedModel",
     "MateProcessor",
+    "TASK",
     "build_char_tokenizer",
+    "save_mate_folder",
 ]

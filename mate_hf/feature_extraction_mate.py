@@ -170,10 +170,13 @@ class MateFeatureExtractor(SequenceFeatureExtractor):
         name: str = "audio",
     ) -> np.ndarray:
         """One utterance → mono float32 at `self.sampling_rate`, cut or padded to `num_samples`."""
+        return crop_or_pad(self.mono_at_model_rate(waveform, sampling_rate, name), self.num_samples, crop, rng)
+
+    def mono_at_model_rate(self, waveform, sampling_rate: int, name: str = "audio") -> np.ndarray:
+        """One recording → mono float32 at `self.sampling_rate`, any length (see `to_mono_float32`)."""
         if not isinstance(sampling_rate, (int, np.integer)) or sampling_rate <= 0:
             raise ValueError(f"{name}: sampling_rate must be a positive integer, got {sampling_rate!r}")
-        mono = to_mono_float32(waveform, name)
-        return crop_or_pad(resample(mono, sampling_rate, self.sampling_rate), self.num_samples, crop, rng)
+        return resample(to_mono_float32(waveform, name), sampling_rate, self.sampling_rate)
 
     def __call__(
         self,

@@ -23,7 +23,14 @@ import yaml
 from transformers import AutoTokenizer, HfArgumentParser, set_seed
 from transformers.trainer_utils import get_last_checkpoint
 
-from mate_hf import MateConfig, MateFeatureExtractor, MateModel, MateProcessor, build_char_tokenizer
+from mate_hf import (
+    MateConfig,
+    MateFeatureExtractor,
+    MateModel,
+    MateProcessor,
+    build_char_tokenizer,
+    save_mate_folder,
+)
 from mate_hf.data import (
     load_kemdy19,
     load_kemdy20,
@@ -260,7 +267,8 @@ def run(model_args: ModelArguments, data_args: DataArguments, training_args: Mat
     if checkpoint in ("last", "true", "True"):
         checkpoint = get_last_checkpoint(training_args.output_dir)
     train_result = trainer.train(resume_from_checkpoint=checkpoint)
-    trainer.save_model()
+    if trainer.is_world_process_zero():
+        save_mate_folder(training_args.output_dir, trainer.model, processor)
     trainer.log_metrics("train", train_result.metrics)
     trainer.save_metrics("train", train_result.metrics)
     trainer.save_state()  # trainer_state.json: log_history with the loss and its parts, for learning curves
