@@ -21,12 +21,12 @@ test: install
 	$(BIN)/python -m pytest
 
 lint: install
-	$(BIN)/ruff format --check mate_hf tests scripts training demo_corpus
-	$(BIN)/ruff check mate_hf tests scripts training demo_corpus
+	$(BIN)/ruff format --check mate_hf tests scripts training demo_corpus space
+	$(BIN)/ruff check mate_hf tests scripts training demo_corpus space
 
 format: install
-	$(BIN)/ruff format mate_hf tests scripts training demo_corpus
-	$(BIN)/ruff check --fix mate_hf tests scripts training demo_corpus
+	$(BIN)/ruff format mate_hf tests scripts training demo_corpus space
+	$(BIN)/ruff check --fix mate_hf tests scripts training demo_corpus space
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache outputs

@@ -13,7 +13,7 @@ from .feature_extraction_mate import MateFeatureExtractor
 from .modeling_mate import MateModel, MateOutput, MatePreTrainedModel
 from .pipeline_mate import TASK, MateEmotionPipeline
 from .processing_mate import MateProcessor
-from .saving import save_mate_folder
+from .saving import load_mate_pipeline, save_mate_folder
 
 __version__ = "0.1.0"
 
@@ -44,5 +44,6 @@ __all__ = [
     "MateProcessor",
     "TASK",
     "build_char_tokenizer",
+    "load_mate_pipeline",
     "save_mate_folder",
 ]

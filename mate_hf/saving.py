@@ -1,9 +1,12 @@
-"""Writing a complete MATE folder: weights, config, processor, remote code and the custom pipeline."""
+"""Writing a complete MATE folder (weights, config, processor, remote code, custom pipeline) and loading
+its pipeline with the installed package."""
 
 from pathlib import Path
 
+from transformers import pipeline
+
 from .modeling_mate import MateModel
-from .pipeline_mate import MateEmotionPipeline
+from .pipeline_mate import TASK, MateEmotionPipeline
 from .processing_mate import MateProcessor
 
 
@@ -17,3 +20,14 @@ def save_mate_folder(folder: str | Path, model: MateModel, processor: MateProces
     MateEmotionPipeline(model=model, processor=processor).save_pretrained(folder)
     processor.save_pretrained(folder)
     return Path(folder)
+
+
+def load_mate_pipeline(model: str | Path, **kwargs) -> MateEmotionPipeline:
+    """This package's pipeline on a saved MATE folder (or Hub id), without running the folder's own code.
+
+    `pipeline(TASK, model=folder)` alone refuses such a folder: its config.json names its own pipeline
+    code (`custom_pipelines`), which needs `trust_remote_code=True`. Naming the class with
+    `trust_remote_code=False` uses the installed classes instead (registered with the Auto classes).
+    `kwargs` go to `transformers.pipeline` (device, batch_size, asr_model, ...).
+    """
+    return pipeline(TASK, model=str(model), pipeline_class=MateEmotionPipeline, trust_remote_code=False, **kwargs)

@@ -1,0 +1,406 @@
+"""The `mate-hf` command line: `predict` (recordings → one JSONL line or CSV row each) and `publish` (to the Hub).
+
+    mate-hf predict outputs/demo recordings/ --output predictions.jsonl
+    mate-hf predict outputs/demo talks.csv --transcripts transcripts.csv --format csv --output predictions.csv
+    mate-hf publish outputs/demo --repo-id user/mate-demo --dry-run --staging-dir staging/
+
+Exit status: 0 when everything went through, 1 when some input failed (predict) or publishing was refused,
+2 for a wrong command line or an input that cannot be used at all (no model, no inputs, a malformed CSV).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import csv
+import json
+import sys
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from . import __version__
+from .audio_io import load_audio
+from .publishing import AUDIO_SUFFIXES, stage, upload, verify_staged
+from .saving import load_mate_pipeline
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+DEFAULT_TOP_K = 3
+
+
+@dataclass
+class Item:
+    """One input recording: what the output calls it, where it is, and its transcript (None: audio only)."""
+
+    name: str
+    path: Path | None
+    transcript: str | None = None
+    error: str | None = None  # known before running, e.g. a CSV row without an audio path
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Inputs
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def collect_inputs(inputs: list[str], warn=print) -> list[Item]:
+    """Audio files, folders (searched recursively for audio files, sorted) and CSV files of `audio`,`text` rows."""
+    items = []
+    for argument in inputs:
+        path = Path(argument)
+        if path.is_dir():
+            found = sorted(p for p in path.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES and p.is_file())
+            if not found:
+                warn(f"mate-hf predict: no {'/'.join(AUDIO_SUFFIXES)} files under {path}")
+            items += [Item(name=str(p), path=p) for p in found]
+        elif path.suffix.lower() == ".csv":
+            items += [_csv_item(path, line, audio, text) for line, audio, text in read_audio_table(path)]
+        else:
+            items.append(Item(name=str(path), path=path))  # a missing file fails later, as its own line
+    return items
+
+
+def read_audio_table(csv_path: Path) -> list[tuple[int, str, str | None]]:
+    """(line number, audio cell, text cell or None) of every row of a CSV with an `audio` and optional `text` column.
+
+    Raises:
+        ValueError: the file is missing or has no `audio` column; the message names it.
+    """
+    if not csv_path.is_file():
+        raise ValueError(f"CSV file {csv_path} does not exist")
+    with csv_path.open(newline="", encoding="utf-8-sig") as handle:  # -sig: spreadsheets write a BOM
+        reader = csv.DictReader(handle)
+        columns = [name.strip() for name in reader.fieldnames or []]
+        if "audio" not in columns:
+            raise ValueError(f"{csv_path}: needs an 'audio' column (and optionally 'text'), found {columns}")
+        reader.fieldnames = columns
+        rows = []
+        for row in reader:
+            text = (row.get("text") or "").strip()
+            rows.append((reader.line_num, (row.get("audio") or "").strip(), text or None))
+    return rows
+
+
+def _csv_item(csv_path: Path, line: int, audio: str, text: str | None) -> Item:
+    if not audio:
+        return Item(name=f"{csv_path}:{line}", path=None, transcript=text, error=f"{csv_path} line {line}: no audio")
+    path = csv_path.parent / audio  # an absolute cell stays absolute
+    return Item(name=str(path), path=path, transcript=text)
+
+
+def read_transcripts(csv_path: Path) -> dict[Path, str]:
+    """Resolved audio path → transcript, from a CSV of `audio`,`text` rows (paths relative to the CSV's folder).
+
+    Raises:
+        ValueError: no `text` column, or one recording listed twice with different transcripts.
+    """
+    table = read_audio_table(csv_path)
+    transcripts: dict[Path, tuple[int, str]] = {}
+    for line, audio, text in table:
+        if not audio or text is None:
+            continue
+        key = (csv_path.parent / audio).resolve()
+        if key in transcripts and transcripts[key][1] != text:
+            raise ValueError(f"{csv_path}: {audio} has two transcripts (lines {transcripts[key][0]} and {line})")
+        transcripts[key] = (line, text)
+    if table and not transcripts:
+        raise ValueError(f"{csv_path}: no row has both 'audio' and 'text'")
+    return {key: text for key, (_, text) in transcripts.items()}
+
+
+def add_transcripts(items: list[Item], transcripts: dict[Path, str]) -> int:
+    """Give each item without a transcript the one listed for its file; returns how many got one."""
+    added = 0
+    for item in items:
+        if item.transcript is None and item.path is not None and item.path.resolve() in transcripts:
+            item.transcript = transcripts[item.path.resolve()]
+            added += 1
+    return added
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Running the pipeline
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def predict_items(pipe, items: list[Item], batch_size: int, top_k: int, on_done=None) -> Iterator[dict]:
+    """One record per item, in order. A file that fails (to decode, or in the model) gives a record with `error`
+    instead of stopping the run; `on_done(n)` is called after every batch."""
+    labels = [pipe.model.config.id2label[index] for index in range(pipe.model.config.num_labels)]
+    for start in range(0, len(items), batch_size):
+        chunk = items[start : start + batch_size]
+        yield from _predict_chunk(pipe, chunk, labels, top_k)
+        if on_done is not None:
+            on_done(len(chunk))
+
+
+def _predict_chunk(pipe, chunk: list[Item], labels: list[str], top_k: int) -> list[dict]:
+    records: list[dict | None] = [None] * len(chunk)
+    ready = []  # (position, pipeline input)
+    for position, item in enumerate(chunk):
+        try:
+            if item.error:
+                raise ValueError(item.error)
+            waveform, rate = load_audio(item.path)
+            ready.append((position, {"raw": waveform, "sampling_rate": rate, "text": item.transcript}))
+        except ValueError as error:
+            records[position] = failed_record(item, str(error))
+    for position, result in _run_pipeline(pipe, ready):
+        item = chunk[position]
+        if isinstance(result, Exception):
+            records[position] = failed_record(item, f"{item.name}: {type(result).__name__}: {result}")
+        else:
+            records[position] = result_record(item, result, labels, top_k)
+    return records
+
+
+def _run_pipeline(pipe, ready: list[tuple[int, dict]]) -> list[tuple[int, dict | Exception]]:
+    """The batch at once; if it fails, each input alone, so one bad file costs only its own line."""
+    if not ready:
+        return []
+    try:
+        results = pipe([inputs for _, inputs in ready], batch_size=len(ready))
+        return [(position, result) for (position, _), result in zip(ready, results)]
+    except Exception:  # retried one by one below, where the failing file gets the error
+        outcomes = []
+        for position, inputs in ready:
+            try:
+                outcomes.append((position, pipe(inputs)))
+            except Exception as error:  # reported in that file's record; the run goes on
+                outcomes.append((position, error))
+        return outcomes
+
+
+def result_record(item: Item, result: dict, labels: list[str], top_k: int) -> dict:
+    """A pipeline result → the output record (all scores by label; rankings cut to `top_k`)."""
+    ranked = sorted(result["emotions"], key=lambda entry: -entry["score"])
+    scores = {entry["label"]: entry["score"] for entry in ranked}
+    segments = [{**segment, "emotions": segment["emotions"][:top_k]} for segment in result["segments"]]
+    return {
+        "path": item.name,
+        "transcript": item.transcript,
+        "emotion": ranked[0]["label"],
+        "score": ranked[0]["score"],
+        "top_emotions": ranked[:top_k],
+        "scores": {label: scores[label] for label in labels},
+        "arousal": result["arousal"],
+        "valence": result["valence"],
+        "modalities": result["modalities"],
+        "segments": segments,
+        "error": None,
+    }
+
+
+def failed_record(item: Item, error: str) -> dict:
+    empty = dict.fromkeys(("emotion", "score", "top_emotions", "scores", "arousal", "valence", "modalities"))
+    return {"path": item.name, "transcript": item.transcript, **empty, "segments": None, "error": error}
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Writing
+# ---------------------------------------------------------------------------------------------------------------
+
+
+class RecordWriter:
+    """JSONL (one nested object per line) or CSV (one column per emotion score; lists as JSON strings)."""
+
+    def __init__(self, handle: IO[str], output_format: str, labels: list[str]):
+        self.handle = handle
+        self.format = output_format
+        self.labels = labels
+        self.csv = None
+        if output_format == "csv":
+            columns = ["path", "transcript", "emotion", "score", "top_emotions"]
+            columns += [f"score_{label}" for label in labels] + [
+                "arousal",
+                "valence",
+                "modalities",
+                "segments",
+                "error",
+            ]
+            self.csv = csv.DictWriter(handle, fieldnames=columns)
+            self.csv.writeheader()
+
+    def write(self, record: dict) -> None:
+        if self.csv is None:
+            self.handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+        else:
+            self.csv.writerow(self._flat(record))
+        self.handle.flush()  # a long run shows its progress in the file, and a crash keeps what was done
+
+    def _flat(self, record: dict) -> dict[str, Any]:
+        row = {key: value for key, value in record.items() if key not in ("scores", "top_emotions", "segments")}
+        for label in self.labels:
+            row[f"score_{label}"] = (record["scores"] or {}).get(label)
+        for key in ("top_emotions", "segments"):
+            row[key] = None if record[key] is None else json.dumps(record[key], ensure_ascii=False)
+        return {key: "" if value is None else value for key, value in row.items()}
+
+
+def output_format(output: str | None, requested: str | None) -> str:
+    if requested:
+        return requested
+    return "csv" if output and output.lower().endswith(".csv") else "jsonl"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Commands
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def run_predict(args: argparse.Namespace) -> int:
+    if args.batch_size < 1 or args.top_k < 1:
+        raise ValueError("--batch-size and --top-k must be at least 1")
+    items = collect_inputs(args.inputs, warn=lambda message: print(message, file=sys.stderr))
+    if not items:
+        raise ValueError("no input recordings: give audio files, folders or CSV files")
+    if args.transcripts:
+        added = add_transcripts(items, read_transcripts(Path(args.transcripts)))
+        print(f"mate-hf predict: transcripts for {added} of {len(items)} recordings", file=sys.stderr)
+    pipe = _load_pipeline(args.model, args.device)
+    with _opened_output(args.output) as handle:
+        ok, failed = write_predictions(pipe, items, handle, args)
+    where = f" → {args.output}" if args.output else ""
+    print(f"mate-hf predict: {ok} ok, {failed} failed{where}", file=sys.stderr)
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+@contextlib.contextmanager
+def _opened_output(path: str | None) -> Iterator[IO[str]]:
+    """The output file, or stdout (left open) without one."""
+    if path is None:
+        yield sys.stdout
+        return
+    with open(path, "w", newline="", encoding="utf-8") as handle:  # newline="": the csv module writes \r\n itself
+        yield handle
+
+
+def write_predictions(pipe, items: list[Item], handle: IO[str], args: argparse.Namespace) -> tuple[int, int]:
+    """Write one record per item as it is done, a progress bar and each failure on stderr; (ok, failed) counts."""
+    from tqdm.auto import tqdm
+
+    labels = [pipe.model.config.id2label[index] for index in range(pipe.model.config.num_labels)]
+    writer = RecordWriter(handle, output_format(args.output, args.format), labels)
+    ok = failed = 0
+    with tqdm(total=len(items), unit="file", file=sys.stderr, disable=args.no_progress) as progress:
+        for record in predict_items(pipe, items, args.batch_size, args.top_k, on_done=progress.update):
+            writer.write(record)
+            if record["error"]:
+                failed += 1
+                progress.write(f"mate-hf predict: failed: {record['error']}", file=sys.stderr)
+            else:
+                ok += 1
+    return ok, failed
+
+
+def _load_pipeline(model: str, device: str | None):
+    try:
+        return load_mate_pipeline(model, device=_device(device))
+    except (OSError, ValueError, KeyError) as error:
+        raise ValueError(f"cannot load a MATE model from {model}: {error}") from error
+
+
+def _device(device: str | None) -> str | int | None:
+    return int(device) if device is not None and device.lstrip("-").isdigit() else device
+
+
+def run_publish(args: argparse.Namespace) -> int:
+    if args.staging_dir is None and not args.dry_run:
+        # Nothing to inspect afterwards: the staged copy goes once it is uploaded.
+        with tempfile.TemporaryDirectory(prefix="mate-hf-publish-") as folder:
+            return _publish(args, Path(folder) / "staged")
+    # A dry run keeps its staged folder, to be inspected.
+    return _publish(args, Path(args.staging_dir or tempfile.mkdtemp(prefix="mate-hf-publish-")))
+
+
+def _publish(args: argparse.Namespace, staging_dir: Path) -> int:
+    staged = stage(args.model_dir, staging_dir, args.repo_id, examples=args.examples, template=args.card_template)
+    print(f"staged {staged}:")
+    for path in sorted(p for p in staged.rglob("*") if p.is_file()):
+        print(f"  {path.relative_to(staged).as_posix():40s} {path.stat().st_size:>12,d} bytes")
+    if not args.skip_verify:
+        verify_staged(staged)
+        print(
+            "checked: the staged folder loads with trust_remote_code=True without mate_hf and gives the card's outputs"
+        )
+    if args.dry_run:
+        print(f"dry run: nothing uploaded; the staged folder stays at {staged}")
+        return EXIT_OK
+    try:
+        commit = upload(staged, args.repo_id, token=args.token, private=args.private)
+    except ValueError:
+        raise
+    except Exception as error:  # network and Hub errors: one line, not a traceback from httpx
+        raise ValueError(f"upload to {args.repo_id} failed: {type(error).__name__}: {error}") from error
+    print(f"uploaded {args.repo_id}: {commit.commit_url}")
+    return EXIT_OK
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Argument parsing
+# ---------------------------------------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mate-hf", description="MATE emotion recognition: predict and publish.")
+    parser.add_argument("--version", action="version", version=f"mate-hf {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="{predict,publish}")
+
+    predict = commands.add_parser(
+        "predict",
+        help="emotion, arousal and valence of recordings",
+        description="One output line (JSONL) or row (CSV) per input recording. Inputs: audio files, folders "
+        f"(searched recursively for {' '.join(AUDIO_SUFFIXES)}) and CSV files with an 'audio' column (paths "
+        "relative to the CSV) and an optional 'text' column (transcripts). Without a transcript a recording is read "
+        "audio only. The installed package's code runs the model; the folder's own .py files are never executed.",
+    )
+    predict.add_argument("model", help="a MATE folder (save_mate_folder, training/run.py) or Hub id")
+    predict.add_argument("inputs", nargs="+", metavar="INPUT", help="audio file, folder or CSV of audio,text")
+    predict.add_argument("--output", "-o", help="output file (.jsonl or .csv); default: JSONL on stdout")
+    predict.add_argument("--format", choices=("jsonl", "csv"), help="default: from --output's suffix, else jsonl")
+    predict.add_argument("--transcripts", help="CSV of audio,text rows giving transcripts of the inputs")
+    predict.add_argument("--top-k", type=int, default=DEFAULT_TOP_K, help="emotions listed per ranking (default 3)")
+    predict.add_argument("--batch-size", type=int, default=8, help="recordings per forward pass (default 8)")
+    predict.add_argument("--device", help="e.g. cpu, cuda, cuda:0 (default: transformers' choice)")
+    predict.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    predict.set_defaults(run=run_predict)
+
+    publish = commands.add_parser(
+        "publish",
+        help="stage a model folder with its model card and upload it to the Hub",
+        description="Stage one folder (safetensors weights, config, processor, remote code, examples, README.md), "
+        "check it, and upload it in one commit. Refuses caches, pickles, training state, tokens and local paths.",
+    )
+    publish.add_argument("model_dir", help="a MATE folder (save_mate_folder, training/run.py)")
+    publish.add_argument("--repo-id", required=True, help="USER/NAME on the Hub")
+    publish.add_argument("--dry-run", action="store_true", help="stage and check only; print the staged files")
+    publish.add_argument("--staging-dir", help="new or empty folder to stage into (default: a temporary folder)")
+    publish.add_argument("--private", action="store_true", help="create the repo private")
+    publish.add_argument("--token", help="Hub token (default: HF_TOKEN or `hf auth login`)")
+    publish.add_argument("--examples", nargs="+", metavar="AUDIO", help="up to 3 widget examples (.txt beside each)")
+    publish.add_argument("--card-template", help="model card template (default: model_card.md of mate-hf)")
+    publish.add_argument("--skip-verify", action="store_true", help="do not load the staged folder as remote code")
+    publish.set_defaults(run=run_publish)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    try:
+        return args.run(args)
+    except (ValueError, OSError) as error:  # OSError: an output or staging path that cannot be written
+        print(f"mate-hf {args.command}: error: {error}", file=sys.stderr)
+        return EXIT_FAILED if args.command == "publish" else EXIT_USAGE
+    except KeyboardInterrupt:
+        print(f"mate-hf {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
