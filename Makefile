@@ -14,19 +14,23 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev]"
 	touch $(STAMP)
 
+# Train MATE on the bundled demo corpus (held-out session 5), then show its results and a prediction.
 demo: install
-	$(BIN)/python scripts/demo.py
+	$(BIN)/accelerate launch --config_file training/accelerate/cpu.yaml training/run.py training/configs/demo.yaml
+	$(BIN)/python training/show_demo.py outputs/demo
 
+# The Space's browser test drives Debian's chromium: install-browser adds it (and chromedriver) when missing.
 test: install
+	bash .ci/install-browser
 	$(BIN)/python -m pytest
 
 lint: install
-	$(BIN)/ruff format --check mate_hf tests scripts training demo_corpus space
-	$(BIN)/ruff check mate_hf tests scripts training demo_corpus space
+	$(BIN)/ruff format --check mate_hf tests training demo_corpus space
+	$(BIN)/ruff check mate_hf tests training demo_corpus space
 
 format: install
-	$(BIN)/ruff format mate_hf tests scripts training demo_corpus space
-	$(BIN)/ruff check --fix mate_hf tests scripts training demo_corpus space
+	$(BIN)/ruff format mate_hf tests training demo_corpus space
+	$(BIN)/ruff check --fix mate_hf tests training demo_corpus space
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache outputs

@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -29,11 +30,9 @@ def _run(command: list[str], **kwargs) -> subprocess.CompletedProcess:
 
 def _rank_metrics(stdout: str) -> dict[int, dict]:
     metrics = {}
-    for line in stdout.splitlines():
-        if line.startswith("[rank ") and "eval metrics:" in line:
-            rank = int(line[len("[rank ") : line.index("]")])
-            values = json.loads(line.split("eval metrics:", 1)[1])
-            metrics[rank] = {k: v for k, v in values.items() if k not in VOLATILE}
+    for match in re.finditer(r"\[rank (\d+)\] eval metrics: (\{[^\n]*\})", stdout):
+        values = json.loads(match[2])
+        metrics[int(match[1])] = {k: v for k, v in values.items() if k not in VOLATILE}
     return metrics
 
 

@@ -278,7 +278,10 @@ def run(model_args: ModelArguments, data_args: DataArguments, training_args: Mat
     trainer.log_metrics("eval", prediction.metrics)
     trainer.save_metrics("eval", prediction.metrics)
     # Every process states its metrics: under DDP they must agree (predictions are gathered first).
-    print(f"[rank {training_args.process_index}] eval metrics: {json.dumps(prediction.metrics, sort_keys=True)}")
+    # One write of one whole line (atomic on a pipe), led by a newline, so two processes never interleave it.
+    line = f"\n[rank {training_args.process_index}] eval metrics: {json.dumps(prediction.metrics, sort_keys=True)}\n"
+    sys.stdout.write(line)
+    sys.stdout.flush()
     if trainer.is_world_process_zero():
         output_dir = Path(training_args.output_dir)
         splits = {"eval_sessions": eval_sessions, "train_sessions": sorted(set(train_set["session"]))}
