@@ -191,6 +191,7 @@ def finished_experiment(tmp_path_factory):
                 "mode": "cv",
                 "overrides": {
                     "config_overrides": TINY_MODEL,
+                    "freeze_text_encoder": True,
                     "num_train_epochs": 1,
                     "per_device_train_batch_size": 8,
                     "logging_steps": 1,

@@ -308,11 +308,29 @@ def run_argv(experiment: Experiment, setting: str, split: Split) -> list[str]:
     return to_argv({**experiment.settings[setting], **split.arguments(), **folder})
 
 
+def _argv_pairs(argv: list[str]) -> dict[str, str]:
+    pairs, name = {}, None
+    for token in argv:
+        if token.startswith("--"):
+            name = token[2:]
+            pairs[name] = ""
+        else:
+            pairs[name] = f"{pairs[name]} {token}".strip()
+    return pairs
+
+
 def _finished(folder: Path, argv: list[str]) -> bool:
+    """Whether `folder` holds a finished run of exactly `argv`; a finished run of other arguments is logged."""
     record = folder / RUN_RECORD
     if not (record.is_file() and (folder / "eval_results.json").is_file()):
         return False
-    return json.loads(record.read_text(encoding="utf-8")).get("argv") == argv
+    previous = json.loads(record.read_text(encoding="utf-8")).get("argv")
+    if previous == argv:
+        return True
+    old, new = _argv_pairs(previous or []), _argv_pairs(argv)
+    changed = sorted(key for key in old.keys() | new.keys() if old.get(key) != new.get(key))
+    logger.warning("%s holds a run with other arguments (%s): training it again", folder, ", ".join(changed))
+    return False
 
 
 def run_one(experiment: Experiment, setting: str, split: Split, rerun: bool = False) -> dict:

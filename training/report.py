@@ -176,6 +176,10 @@ def render_markdown(results: dict[str, Any]) -> str:
             "\n`mean ± std` over a setting's folds; **std is the sample standard deviation (n − 1)**. Every value "
             "is the mean of the folds' values (F1 too: not 2PR/(P+R) of the mean P and R)."
         )
+    missing = results.get("missing_runs") or {}
+    if missing:
+        listed = "; ".join(f"{setting}: {', '.join(splits)}" for setting, splits in missing.items())
+        lines.append(f"\n**Incomplete**: planned runs without results ({listed}); those settings average fewer folds.")
     if results.get("best_setting"):
         best = results["best_setting"]
         key = results["select_key"]
@@ -370,6 +374,17 @@ def write_report(root: str | Path) -> dict[str, Any]:
         "name": plan.get("name", root.name),
         "mode": mode,
         "select_key": select_key,
+        "missing_runs": {
+            setting: missing
+            for setting in plan.get("settings", [])
+            if (
+                missing := [
+                    split
+                    for split in plan.get("splits", [])
+                    if split not in settings.get(setting, {}).get("splits", [])
+                ]
+            )
+        },
         "best_setting": best,
         "tied_with_best": tied,
         "std": "sample standard deviation (ddof=1) over a setting's runs; null for a single run",
