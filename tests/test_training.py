@@ -161,3 +161,15 @@ def processor_for_corpus():
     )
     torch.manual_seed(0)
     return MateModel(config), MateProcessor(MateFeatureExtractor(**config.audio_feature_kwargs()), tokenizer)
+
+
+def test_nan_loss_stops_training_naming_the_step(dialogues, tmp_path, processor_for_corpus):
+    from mate_hf.trainer import NonFiniteLossError
+
+    model, processor = processor_for_corpus
+    trainer = MateTrainer(model=model.train(), args=MateTrainingArguments(output_dir=str(tmp_path), use_cpu=True))
+    batch = MateDataCollator(processor)(dialogues[:2])
+    batch["arousal_labels"][0, 0] = float("nan")
+    count = trainer._get_num_items_in_batch([batch], torch.device("cpu"))
+    with pytest.raises(NonFiniteLossError, match=r"became nan at step 1"):
+        trainer.compute_loss(model, batch, num_items_in_batch=count)

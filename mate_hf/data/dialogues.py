@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,6 +43,14 @@ class SegmentId:
     dialogue_id: str
     gender: str
     turn: int
+
+
+def match_segment_id(pattern: re.Pattern, segment_id: str) -> SegmentId | None:
+    """A segment id parsed with a corpus' pattern (groups ``dialogue``, ``gender``, ``turn``); None if no match."""
+    match = pattern.match(segment_id)
+    if match is None:
+        return None
+    return SegmentId(segment_id, match["dialogue"], match["gender"], int(match["turn"]))
 
 
 @dataclass(frozen=True)

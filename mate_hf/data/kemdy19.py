@@ -20,6 +20,7 @@ from .dialogues import (
     SegmentId,
     Utterance,
     build_dialogue_dataset,
+    match_segment_id,
     report_bad_segment_id,
     report_unlabelled_audio,
     use_row,
@@ -36,10 +37,7 @@ _SEGMENT_ID = re.compile(r"^(?P<dialogue>.+)_(?P<gender>[FM])(?P<turn>\d+)$")
 
 def parse_segment_id(segment_id: str) -> SegmentId | None:
     """``Sess01_script01_M003`` → dialogue ``Sess01_script01``, gender ``M``, turn 3 (None if malformed)."""
-    match = _SEGMENT_ID.match(segment_id)
-    if match is None:
-        return None
-    return SegmentId(segment_id, match["dialogue"], match["gender"], int(match["turn"]))
+    return match_segment_id(_SEGMENT_ID, segment_id)
 
 
 def load_kemdy19(root: str | Path, role: str = "speaker", strict: bool = False) -> tuple[Dataset, LoadReport]:

@@ -18,6 +18,7 @@ from .dialogues import (
     SegmentId,
     Utterance,
     build_dialogue_dataset,
+    match_segment_id,
     report_bad_segment_id,
     report_unlabelled_audio,
     use_row,
@@ -30,10 +31,7 @@ _SEGMENT_ID = re.compile(r"^(?P<dialogue>[^_]+_[^_]+)_(?P<speaker>[^_]*?(?P<gend
 
 def parse_segment_id(segment_id: str) -> SegmentId | None:
     """``Sess01_script01_User002M_001`` → dialogue ``Sess01_script01``, gender ``M``, turn 1."""
-    match = _SEGMENT_ID.match(segment_id)
-    if match is None:
-        return None
-    return SegmentId(segment_id, match["dialogue"], match["gender"], int(match["turn"]))
+    return match_segment_id(_SEGMENT_ID, segment_id)
 
 
 def load_kemdy20(root: str | Path, strict: bool = False) -> tuple[Dataset, LoadReport]:
