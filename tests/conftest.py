@@ -40,6 +40,15 @@ def tiny_config(**overrides) -> MateConfig:
     return MateConfig(**settings)
 
 
+def build_tiny_mate(texts=KOREAN_SENTENCES, seed: int = 0, **config_overrides) -> tuple[MateModel, MateProcessor]:
+    """A tiny MATE in eval mode whose character vocabulary covers `texts`, with its processor."""
+    tokenizer = build_char_tokenizer(texts)
+    config = tiny_config(text_config=_tiny_text_config(tokenizer), **config_overrides)
+    torch.manual_seed(seed)
+    model = MateModel(config).eval()
+    return model, MateProcessor(MateFeatureExtractor(**config.audio_feature_kwargs()), tokenizer)
+
+
 @pytest.fixture(scope="session")
 def tokenizer():
     return build_char_tokenizer(KOREAN_SENTENCES)

@@ -13,20 +13,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile
-import torch
 
 from mate_hf import (
     EMOTION_LABELS,
-    MateFeatureExtractor,
-    MateModel,
-    MateProcessor,
-    build_char_tokenizer,
     load_mate_pipeline,
     save_mate_folder,
 )
 from mate_hf.cli import Item, main, predict_items
 
-from .conftest import KOREAN_SENTENCES, tiny_config
+from .conftest import build_tiny_mate
 
 # 2 s windows (short clips, fast features); initializer_range 0.5 makes untrained outputs far from uniform, so a
 # wrong file, transcript or segment changes the scores visibly.
@@ -38,15 +33,7 @@ RECORDING_NAMES = ["a.wav", "b.flac", "sub/c.wav", "sub/deeper/d.ogg", "sub/e.wa
 
 
 def make_model_folder(folder: Path) -> Path:
-    tokenizer = build_char_tokenizer(KOREAN_SENTENCES)
-    text_config = dict(
-        vocab_size=len(tokenizer), hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=64
-    )
-    config = tiny_config(text_config=text_config, **TINY_MODEL)
-    torch.manual_seed(0)
-    model = MateModel(config).eval()
-    processor = MateProcessor(MateFeatureExtractor(**config.audio_feature_kwargs()), tokenizer)
-    return save_mate_folder(folder, model, processor)
+    return save_mate_folder(folder, *build_tiny_mate(**TINY_MODEL))
 
 
 def write_recordings(folder: Path, names: list[str] = RECORDING_NAMES, seed: int = 0) -> list[Path]:

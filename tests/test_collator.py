@@ -5,12 +5,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from mate_hf import MateFeatureExtractor, MateModel, MateProcessor, build_char_tokenizer
 from mate_hf.audio_io import load_audio
 from mate_hf.data import load_kemdy19
 from mate_hf.data.collator import MateDataCollator, chunk_dialogues, featurize_audio
 
-from .conftest import tiny_config
+from .conftest import build_tiny_mate
 
 CORPUS = Path(__file__).resolve().parent.parent / "demo_corpus" / "KEMDy19"
 
@@ -23,17 +22,7 @@ def dialogues():
 
 @pytest.fixture(scope="module")
 def setup(dialogues):
-    tokenizer = build_char_tokenizer(text for dialogue in dialogues["text"] for text in dialogue)
-    config = tiny_config(
-        text_config=dict(
-            vocab_size=len(tokenizer), hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=64
-        ),
-        max_duration=2.0,
-    )
-    torch.manual_seed(0)
-    model = MateModel(config).eval()
-    processor = MateProcessor(MateFeatureExtractor(**config.audio_feature_kwargs()), tokenizer)
-    return model, processor
+    return build_tiny_mate([text for dialogue in dialogues["text"] for text in dialogue], max_duration=2.0)
 
 
 def _one_by_one(model, processor, row) -> torch.Tensor:

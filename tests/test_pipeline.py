@@ -11,28 +11,16 @@ import soundfile
 import torch
 from transformers import Wav2Vec2Config, Wav2Vec2CTCTokenizer, Wav2Vec2FeatureExtractor, Wav2Vec2ForCTC, pipeline
 
-from mate_hf import TASK, MateFeatureExtractor, MateModel, MateProcessor, save_mate_folder
+from mate_hf import TASK, save_mate_folder
 
-from .conftest import KOREAN_SENTENCES, SAMPLING_RATE, make_dialogue, tiny_config
+from .conftest import SAMPLING_RATE, build_tiny_mate, make_dialogue
 
 
 @pytest.fixture(scope="module")
 def mate(tmp_path_factory):
     """A tiny MATE with the default 10 s window, saved as a complete folder."""
-    from mate_hf import build_char_tokenizer
-
-    tokenizer = build_char_tokenizer(KOREAN_SENTENCES)
-    config = tiny_config(
-        text_config=dict(
-            vocab_size=len(tokenizer), hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=64
-        ),
-        max_duration=10.0,
-        hop_length=1024,
-        initializer_range=0.5,  # untrained outputs far from uniform, so differences show
-    )
-    torch.manual_seed(0)
-    model = MateModel(config).eval()
-    processor = MateProcessor(MateFeatureExtractor(**config.audio_feature_kwargs()), tokenizer)
+    # initializer_range: untrained outputs far from uniform, so differences show
+    model, processor = build_tiny_mate(max_duration=10.0, hop_length=1024, initializer_range=0.5)
     folder = save_mate_folder(tmp_path_factory.mktemp("mate"), model, processor)
     return pipeline(TASK, model=model, processor=processor), folder
 

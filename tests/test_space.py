@@ -13,12 +13,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile
-import torch
 from transformers import pipeline
 
-from mate_hf import TASK, MateFeatureExtractor, MateModel, MateProcessor, build_char_tokenizer, save_mate_folder
+from mate_hf import TASK, MateModel, MateProcessor, save_mate_folder
 
-from .conftest import KOREAN_SENTENCES, SAMPLING_RATE, tiny_config
+from .conftest import KOREAN_SENTENCES, SAMPLING_RATE, build_tiny_mate
 
 APP = Path(__file__).resolve().parent.parent / "space" / "app.py"
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
@@ -54,19 +53,8 @@ def _free_port() -> int:
 @pytest.fixture
 def model_folder(tmp_path):
     """A tiny MATE with a 2 s window, saved as a complete folder (remote code and pipeline included)."""
-    tokenizer = build_char_tokenizer(KOREAN_SENTENCES)
-    config = tiny_config(
-        text_config=dict(
-            vocab_size=len(tokenizer), hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=64
-        ),
-        max_duration=2.0,
-        n_mels=32,
-        hop_length=512,
-        initializer_range=0.5,  # untrained outputs far from uniform, so the top label is clear
-    )
-    torch.manual_seed(0)
-    model = MateModel(config).eval()
-    processor = MateProcessor(MateFeatureExtractor(**config.audio_feature_kwargs()), tokenizer)
+    # initializer_range: untrained outputs far from uniform, so the top label is clear
+    model, processor = build_tiny_mate(max_duration=2.0, n_mels=32, hop_length=512, initializer_range=0.5)
     return save_mate_folder(tmp_path / "model", model, processor)
 
 

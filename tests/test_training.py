@@ -11,11 +11,11 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from mate_hf import MateModel
 from mate_hf.data import load_kemdy19
 from mate_hf.data.collator import MateDataCollator
 from mate_hf.trainer import MateTrainer, MateTrainingArguments
 
+from .conftest import build_tiny_mate
 from .test_collator import CORPUS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -147,20 +147,8 @@ def test_paper_lr_schedule_multiplies_by_0_7_at_a_third_and_half(tmp_path, proce
 
 @pytest.fixture(scope="module")
 def processor_for_corpus():
-    from mate_hf import MateFeatureExtractor, MateProcessor, build_char_tokenizer
-
-    from .conftest import tiny_config
-
     dataset, _ = load_kemdy19(CORPUS, role="speaker")
-    tokenizer = build_char_tokenizer(text for dialogue in dataset["text"] for text in dialogue)
-    config = tiny_config(
-        text_config=dict(
-            vocab_size=len(tokenizer), hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=64
-        ),
-        max_duration=2.0,
-    )
-    torch.manual_seed(0)
-    return MateModel(config), MateProcessor(MateFeatureExtractor(**config.audio_feature_kwargs()), tokenizer)
+    return build_tiny_mate([text for dialogue in dataset["text"] for text in dialogue], max_duration=2.0)
 
 
 def test_nan_loss_stops_training_naming_the_step(dialogues, tmp_path, processor_for_corpus):
