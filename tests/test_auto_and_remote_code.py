@@ -68,7 +68,6 @@ def test_remote_code_loads_without_the_package(model, processor, saved, tmp_path
         model = AutoModel.from_pretrained({str(saved)!r}, trust_remote_code=True).eval()
         processor = AutoProcessor.from_pretrained({str(saved)!r}, trust_remote_code=True)
         assert not type(model).__module__.startswith("mate_hf"), type(model).__module__
-        rng = np.random.default_rng(7)
         sys.path.insert(0, {str(tmp_path)!r})
         from inputs_for_remote import build
         inputs = build(processor)

@@ -8,6 +8,8 @@ import soundfile as sf
 
 from mate_hf.data import EMOTION_LABELS, load_kemdy19, load_kemdy20
 
+from .test_data_readers import utterances
+
 DEMO = Path(__file__).resolve().parents[1] / "demo_corpus"
 MANIFEST = DEMO / "manifest.json"
 pytestmark = pytest.mark.skipif(not MANIFEST.is_file(), reason="demo_corpus/manifest.json not generated")
@@ -23,14 +25,6 @@ def manifest() -> dict:
 def loaded() -> dict:
     """role -> (dataset, report) of KEMDy19."""
     return {role: load_kemdy19(DEMO / "KEMDy19", role=role) for role in ROLES}
-
-
-def utterances(dataset) -> dict[str, dict]:
-    out = {}
-    for dialogue in dataset:
-        for index, sid in enumerate(dialogue["segment_id"]):
-            out[sid] = {name: dialogue[name][index] for name in dialogue if isinstance(dialogue[name], list)}
-    return out
 
 
 def label_set(multi_hot: list[int]) -> set[str]:

@@ -164,8 +164,6 @@ def class_counts(dataset: datasets.Dataset, num_labels: int) -> list[int]:
 
 
 def build_tokenizer(model_args: ModelArguments, dataset: datasets.Dataset):
-    if model_args.model_name_or_path:
-        return AutoTokenizer.from_pretrained(model_args.model_name_or_path)
     if model_args.text_encoder:
         return AutoTokenizer.from_pretrained(model_args.text_encoder)
     # Offline stand-in for KR-BERT's character vocabulary; transcripts only, no labels.
@@ -218,7 +216,7 @@ def add_text_embeddings(dataset: datasets.Dataset, model: MateModel, processor: 
         return dataset.map(embed, desc="embedding transcripts once")
 
 
-def prepare_split(dataset, model, processor, model_args, data_args, context: int) -> datasets.Dataset:
+def prepare_split(dataset, model, processor, data_args, context: int) -> datasets.Dataset:
     if data_args.cache_audio_features and model.uses_audio:
         dataset = featurize_audio(dataset, processor)
     if model.config.freeze_text_encoder and model.uses_text:
@@ -251,8 +249,8 @@ def run(model_args: ModelArguments, data_args: DataArguments, training_args: Mat
     model, processor = build_model_and_processor(model_args, train_set, dataset)
     context = model.config.context_window - 1
     with training_args.main_process_first():
-        train_set = prepare_split(train_set, model, processor, model_args, data_args, context)
-        eval_set = prepare_split(eval_set, model, processor, model_args, data_args, context)
+        train_set = prepare_split(train_set, model, processor, data_args, context)
+        eval_set = prepare_split(eval_set, model, processor, data_args, context)
 
     trainer = MateTrainer(
         model=model,
