@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import csv
+import io
 import json
 import sys
 import tempfile
@@ -66,20 +67,25 @@ def read_audio_table(csv_path: Path) -> list[tuple[int, str, str | None]]:
     """(line number, audio cell, text cell or None) of every row of a CSV with an `audio` and optional `text` column.
 
     Raises:
-        ValueError: the file is missing or has no `audio` column; the message names it.
+        ValueError: the file is missing, not UTF-8 or has no `audio` column; the message names it.
     """
     if not csv_path.is_file():
         raise ValueError(f"CSV file {csv_path} does not exist")
-    with csv_path.open(newline="", encoding="utf-8-sig") as handle:  # -sig: spreadsheets write a BOM
-        reader = csv.DictReader(handle)
-        columns = [name.strip() for name in reader.fieldnames or []]
-        if "audio" not in columns:
-            raise ValueError(f"{csv_path}: needs an 'audio' column (and optionally 'text'), found {columns}")
-        reader.fieldnames = columns
-        rows = []
-        for row in reader:
-            text = (row.get("text") or "").strip()
-            rows.append((reader.line_num, (row.get("audio") or "").strip(), text or None))
+    try:
+        content = csv_path.read_text(encoding="utf-8-sig")  # -sig: spreadsheets write a BOM
+    except UnicodeDecodeError as error:
+        raise ValueError(
+            f"{csv_path}: not UTF-8 text ({error.reason} at byte {error.start}); save it as UTF-8"
+        ) from None
+    reader = csv.DictReader(io.StringIO(content, newline=""))
+    columns = [name.strip() for name in reader.fieldnames or []]
+    if "audio" not in columns:
+        raise ValueError(f"{csv_path}: needs an 'audio' column (and optionally 'text'), found {columns}")
+    reader.fieldnames = columns
+    rows = []
+    for row in reader:
+        text = (row.get("text") or "").strip()
+        rows.append((reader.line_num, (row.get("audio") or "").strip(), text or None))
     return rows
 
 

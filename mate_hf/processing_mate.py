@@ -63,6 +63,9 @@ class MateProcessor(ProcessorMixin):
         return BatchFeature(data, tensor_type=return_tensors)
 
     def _tokenize_dialogues(self, dialogues: list[list[str]]) -> dict:
+        for d, dialogue in enumerate(dialogues):
+            for u, utterance in enumerate(dialogue):
+                _check_unicode(utterance, f"text of dialogue {d}, utterance {u}")
         flat = [utterance for dialogue in dialogues for utterance in dialogue]
         encoded = self.tokenizer(
             flat, padding="longest", truncation=True, max_length=self.max_text_length, return_tensors="pt"
@@ -113,6 +116,14 @@ class MateProcessor(ProcessorMixin):
     @property
     def model_input_names(self) -> list[str]:
         return ["input_features", "input_ids", "attention_mask", "token_type_ids", "utterance_mask"]
+
+
+def _check_unicode(text: str, name: str) -> None:
+    # A lone surrogate (from bytes decoded with errors="surrogateescape") makes the Rust tokenizer raise a TypeError.
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as error:
+        raise ValueError(f"{name}: not valid Unicode ({error.reason} at character {error.start})") from None
 
 
 __all__ = ["MateProcessor"]

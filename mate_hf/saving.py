@@ -17,8 +17,12 @@ def save_mate_folder(folder: str | Path, model: MateModel, processor: MateProces
     `custom_pipelines`, and copies every remote-code file; the processor adds `processor_config.json`
     so `AutoProcessor` gives a `MateProcessor` rather than the bare tokenizer.
     """
-    MateEmotionPipeline(model=model, processor=processor).save_pretrained(folder)
-    processor.save_pretrained(folder)
+    try:
+        MateEmotionPipeline(model=model, processor=processor).save_pretrained(folder)
+        processor.save_pretrained(folder)
+    except OSError as error:
+        # A full disk surfaces as a bare "[Errno 28] No space left on device": say which folder is incomplete.
+        raise OSError(error.errno, f"saving the MATE folder failed ({error.strerror or error})", str(folder)) from error
     return Path(folder)
 
 

@@ -3,11 +3,15 @@
 Needs the training extras (accelerate); `import mate_hf` does not import this module.
 """
 
+import json
 import math
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import torch
 from transformers import Trainer, TrainingArguments
+from transformers.trainer import TRAINER_STATE_NAME
+from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
 from .modeling_mate import mate_loss
 
@@ -32,6 +36,28 @@ class NonFiniteLossError(RuntimeError):
     """Training produced a NaN or infinite loss."""
 
 
+def is_complete_checkpoint(folder: str | Path) -> bool:
+    """Whether a checkpoint's save finished: Trainer writes `trainer_state.json` last, so a run killed while
+    saving leaves a folder without it, or with it cut short."""
+    try:
+        json.loads((Path(folder) / TRAINER_STATE_NAME).read_text())
+    except (OSError, ValueError):
+        return False
+    return True
+
+
+def last_complete_checkpoint(output_dir: str | Path) -> str | None:
+    """The newest `checkpoint-N` folder of `output_dir` whose save finished, or None.
+
+    transformers' `get_last_checkpoint` takes the highest N even when its save was interrupted.
+    """
+    folders = [
+        path for path in Path(output_dir).glob(f"{PREFIX_CHECKPOINT_DIR}-*") if path.name.split("-")[-1].isdigit()
+    ]
+    complete = [path for path in folders if is_complete_checkpoint(path)]
+    return str(max(complete, key=lambda path: int(path.name.split("-")[-1]))) if complete else None
+
+
 class MateTrainer(Trainer):
     """Trainer whose loss is `mate_loss` summed over target utterances and divided by the number of
     targets in the whole optimiser step (all accumulated micro-batches, all processes), so gradient
@@ -47,6 +73,31 @@ class MateTrainer(Trainer):
         super().__init__(*args, **kwargs)
         self._loss_part_sums = dict.fromkeys(LOSS_PARTS, 0.0)
         self._step_at_last_log = 0
+
+    def train(self, resume_from_checkpoint: str | bool | None = None, **kwargs):
+        """`Trainer.train`; `resume_from_checkpoint=True` takes the last complete checkpoint, and a checkpoint
+        whose save was interrupted is refused (Trainer would fail on its missing state file)."""
+        if resume_from_checkpoint is True:
+            resume_from_checkpoint = last_complete_checkpoint(self.args.output_dir)
+            if resume_from_checkpoint is None:
+                raise ValueError(f"no complete checkpoint in {self.args.output_dir} to resume from")
+        elif resume_from_checkpoint and not is_complete_checkpoint(resume_from_checkpoint):
+            previous = last_complete_checkpoint(Path(resume_from_checkpoint).parent)
+            raise ValueError(
+                f"{resume_from_checkpoint} is an incomplete checkpoint (no readable {TRAINER_STATE_NAME}: its save "
+                f"was interrupted); resume from the last complete one: {previous}"
+            )
+        return super().train(resume_from_checkpoint=resume_from_checkpoint, **kwargs)
+
+    def _save_checkpoint(self, model, trial) -> None:
+        try:
+            super()._save_checkpoint(model, trial)
+        except OSError as error:
+            # A full disk surfaces as a bare "[Errno 28] No space left on device": say which save failed.
+            step = self.state.global_step
+            folder = Path(self._get_output_dir(trial=trial)) / f"{PREFIX_CHECKPOINT_DIR}-{step}"
+            message = f"saving the checkpoint of step {step} failed ({error.strerror or error}); resuming skips it"
+            raise OSError(error.errno, message, str(folder)) from error
 
     def _get_num_items_in_batch(self, batch_samples: list, device: torch.device) -> torch.Tensor | None:
         if not batch_samples or "target_mask" not in batch_samples[0]:

@@ -49,6 +49,16 @@ def build_tiny_mate(texts=KOREAN_SENTENCES, seed: int = 0, **config_overrides) -
     return model, MateProcessor(MateFeatureExtractor(**config.audio_feature_kwargs()), tokenizer)
 
 
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """Torch on one thread for the module: for many tiny forward passes, handing work to a second thread costs
+    more than it saves, ten times more while other processes keep the cores busy."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(scope="session")
 def tokenizer():
     return build_char_tokenizer(KOREAN_SENTENCES)

@@ -21,7 +21,6 @@ import torch
 import transformers
 import yaml
 from transformers import AutoTokenizer, HfArgumentParser, set_seed
-from transformers.trainer_utils import get_last_checkpoint
 
 from mate_hf import (
     MateConfig,
@@ -40,7 +39,7 @@ from mate_hf.data import (
 )
 from mate_hf.data.collator import MateDataCollator, chunk_dialogues, featurize_audio
 from mate_hf.metrics import make_compute_metrics
-from mate_hf.trainer import LABEL_NAMES, MateTrainer, MateTrainingArguments
+from mate_hf.trainer import LABEL_NAMES, MateTrainer, MateTrainingArguments, last_complete_checkpoint
 
 logger = logging.getLogger(__name__)
 
@@ -263,7 +262,8 @@ def run(model_args: ModelArguments, data_args: DataArguments, training_args: Mat
     )
     checkpoint = training_args.resume_from_checkpoint
     if checkpoint in ("last", "true", "True"):
-        checkpoint = get_last_checkpoint(training_args.output_dir)
+        # Skips a checkpoint whose save was cut short by a crash; None (nothing saved yet) starts afresh.
+        checkpoint = last_complete_checkpoint(training_args.output_dir)
     train_result = trainer.train(resume_from_checkpoint=checkpoint)
     if trainer.is_world_process_zero():
         save_mate_folder(training_args.output_dir, trainer.model, processor)

@@ -27,6 +27,8 @@ from pathlib import Path
 from .labels import UnknownEmotionError, parse_emotion, parse_emotion_set, vote_distribution
 
 CSV_ENCODINGS: tuple[str, ...] = ("utf-8-sig", "cp949")
+# Arousal and valence are rated on a 1-5 scale; the model's outputs cover exactly this range.
+SCORE_RANGE: tuple[float, float] = (1.0, 5.0)
 _EVALUATOR_NAME = re.compile(r"^eval\d+")
 
 
@@ -46,6 +48,7 @@ class AnnotationLayout:
     segment_id: int
     total: ScoreColumns
     evaluators: tuple[ScoreColumns, ...]
+    columns: int = 0  # columns the header names (up to its last non-empty cell)
 
     @property
     def width(self) -> int:
@@ -99,7 +102,12 @@ def read_annotation_file(path: Path) -> tuple[AnnotationLayout, list[AnnotationR
 def _read_csv_rows(path: Path) -> list[tuple[int, list[str]]]:
     text = _decode(path.read_bytes(), path)
     reader = csv.reader(io.StringIO(text, newline=""))
-    return [(reader.line_num, cells) for cells in reader]
+    rows, start = [], 1
+    for cells in reader:
+        # A record's first line: a quote left open joins the lines after it, and the error lies where it opens.
+        rows.append((start, cells))
+        start = reader.line_num + 1
+    return rows
 
 
 def _decode(data: bytes, path: Path) -> str:
@@ -135,7 +143,13 @@ def find_layout(header1: list[str], header2: list[str], path: Path) -> Annotatio
             f"{where}: expected a Total Evaluation group and evaluator groups of Emotion/Valence/Arousal "
             f"columns after 'Segment ID', found {len(groups)} group(s)"
         )
-    return AnnotationLayout(2 if two_rows else 1, segment, groups[0], tuple(groups[1:]))
+    columns = max(_filled_width(header1), _filled_width(header2) if two_rows else 0)
+    return AnnotationLayout(2 if two_rows else 1, segment, groups[0], tuple(groups[1:]), columns)
+
+
+def _filled_width(cells) -> int:
+    """Position after the last non-empty cell (spreadsheets pad rows with empty cells)."""
+    return next((index + 1 for index in range(len(cells) - 1, -1, -1) if cells[index].strip()), 0)
 
 
 def _groups_from_sub_header(header1: list[str], sub: list[str], segment: int, path: Path) -> list[ScoreColumns]:
@@ -185,6 +199,12 @@ def parse_labels(row: AnnotationRow, layout: AnnotationLayout) -> RowLabels:
     """Targets of one data row; `RowError` names the column that is unusable."""
     if len(row.cells) < layout.width:
         raise RowError("truncated_row", f"the row has {len(row.cells)} columns, the header needs {layout.width}")
+    if _filled_width(row.cells) > layout.columns:
+        raise RowError(
+            "extra_cells",
+            f"the row fills {_filled_width(row.cells)} columns, the header names {layout.columns}: a cell may hold "
+            "an unquoted comma that shifts every column after it",
+        )
     total = layout.total
     majority, repaired = _emotion_cell(row, total.emotion, f"{total.name}/Emotion", parse_emotion_set)
     labels = RowLabels(
@@ -224,4 +244,6 @@ def _score_cell(row: AnnotationRow, index: int, name: str) -> float:
         value = math.nan
     if not math.isfinite(value):
         raise RowError("non_numeric_score", f"{_column(index, name)}: {cell!r} is not a number")
+    if not SCORE_RANGE[0] <= value <= SCORE_RANGE[1]:
+        raise RowError("score_out_of_range", f"{_column(index, name)}: {cell!r} is outside {SCORE_RANGE}")
     return value

@@ -10,6 +10,7 @@ from pathlib import Path
 import soundfile
 from datasets import Dataset, Features, List, Value
 
+from ..audio_io import wav_truncation
 from .annotation import AnnotationLayout, AnnotationRow, RowError, parse_labels
 from .labels import EMOTION_LABELS, NUM_EMOTIONS, multi_hot
 from .report import LoadReport
@@ -101,8 +102,9 @@ def use_row(
         if not path.is_file():
             report.add(reason, file, row.line, sid, f"{_relative(path, root)} does not exist")
             return None
-    if not _is_readable_audio(wav):
-        report.add("unreadable_wav", file, row.line, sid, f"{_relative(wav, root)} is not a readable audio file")
+    problem = _audio_problem(wav)
+    if problem:
+        report.add("unreadable_wav", file, row.line, sid, f"{_relative(wav, root)} {problem}")
         return None
     try:
         raw_text, encoding = read_transcript(txt)
@@ -127,12 +129,14 @@ def use_row(
     )
 
 
-def _is_readable_audio(path: Path) -> bool:
-    """The file's header decodes and announces samples; a header read is cheap, decoding waits for the collator."""
+def _audio_problem(path: Path) -> str | None:
+    """Why the file is no usable audio, from its header (cheap; decoding waits for the collator), or None."""
     try:
-        return soundfile.info(str(path)).frames > 0
+        if soundfile.info(str(path)).frames <= 0:
+            return "holds no samples"
     except (soundfile.LibsndfileError, RuntimeError):
-        return False
+        return "is not a readable audio file"
+    return wav_truncation(path)
 
 
 def report_bad_segment_id(report: LoadReport, file: str, line: int, sid: str | None, form: str) -> None:

@@ -52,9 +52,10 @@ def load_kemdy19(root: str | Path, role: str = "speaker", strict: bool = False) 
     ``report.rows_read == report.rows_used + report.rows_skipped``.
 
     Per row, the first that applies: ``known_broken`` (Sess04_impro03_F031/M031) and
-    ``mismatched_segment_id`` are skipped; then the labels are parsed (``unknown_emotion``,
-    ``non_numeric_score``, ``truncated_row``); a later row for an id already used in the same
-    file is a ``duplicate_segment_id``; ``missing_wav``, ``missing_txt`` and
+    ``mismatched_segment_id`` are skipped; then the labels are parsed (``truncated_row``,
+    ``extra_cells``, ``unknown_emotion``, ``non_numeric_score``, ``score_out_of_range``); a
+    later row for an id already used in the same file is a ``duplicate_segment_id``;
+    ``missing_wav``, ``missing_txt``, ``unreadable_wav`` (corrupt, empty or truncated) and
     ``unreadable_transcript`` skip the utterance, and the dialogue keeps the others in order.
 
     Mis-entered ids (e.g. ``Sess03_impro02_M001`` written in the F file where ``F001`` is

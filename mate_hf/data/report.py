@@ -27,6 +27,8 @@ SKIP_REASONS: dict[str, str] = {
     "mismatched_segment_id": "the id's gender contradicts its file (mis-entered id)",
     "unknown_emotion": "an emotion cell names no known class",
     "non_numeric_score": "a Total Evaluation valence/arousal cell is not a number",
+    "score_out_of_range": "a Total Evaluation valence/arousal cell is outside the 1-5 scale",
+    "extra_cells": "the row fills more columns than the header names (an unquoted comma shifts the columns)",
     "duplicate_segment_id": "a later row for a Segment ID already used in the same file",
     "missing_wav": "the utterance's .wav file does not exist",
     "missing_txt": "the utterance's .txt transcript does not exist",

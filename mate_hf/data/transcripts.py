@@ -19,9 +19,13 @@ _WHITESPACE = re.compile(r"\s+")
 def read_transcript(path: str | Path) -> tuple[str, str]:
     """Decoded text (outer whitespace stripped) and the encoding that worked.
 
-    Raises `UnicodeDecodeError` when no encoding of `ENCODINGS` decodes the file.
+    Raises `UnicodeDecodeError` when no encoding of `ENCODINGS` decodes the file, or when it holds a NUL
+    byte: no text transcript does, while UTF-16 text (every other byte NUL for Latin letters) decodes as UTF-8.
     """
     data = Path(path).read_bytes()
+    if b"\0" in data:
+        position = data.index(b"\0")
+        raise UnicodeDecodeError("utf-8", data, position, position + 1, "a NUL byte: not a UTF-8 or cp949 text file")
     for encoding in ENCODINGS[:-1]:
         try:
             return data.decode(encoding).strip(), encoding.removesuffix("-sig")
