@@ -25,12 +25,12 @@ test: install
 	$(BIN)/python -m pytest
 
 lint: install
-	$(BIN)/ruff format --check mate_hf tests training demo_corpus space
-	$(BIN)/ruff check mate_hf tests training demo_corpus space
+	$(BIN)/ruff format --check mate_hf tests benchmarks training demo_corpus space
+	$(BIN)/ruff check mate_hf tests benchmarks training demo_corpus space
 
 format: install
-	$(BIN)/ruff format mate_hf tests training demo_corpus space
-	$(BIN)/ruff check --fix mate_hf tests training demo_corpus space
+	$(BIN)/ruff format mate_hf tests benchmarks training demo_corpus space
+	$(BIN)/ruff check --fix mate_hf tests benchmarks training demo_corpus space
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache outputs

@@ -1,10 +1,12 @@
 """Feature extractor of MATE: utterance waveforms → 16 kHz mono → fixed-length log-mel spectrograms."""
 
+import math
 from collections.abc import Sequence
 from functools import lru_cache
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 import torchaudio
 from transformers import BatchFeature, SequenceFeatureExtractor
 
@@ -14,6 +16,13 @@ _POWER_FLOOR = 1e-10
 
 # Integer PCM formats and the divisor that maps them to [-1, 1).
 _INTEGER_SCALES = {np.dtype(np.int8): 2.0**7, np.dtype(np.int16): 2.0**15, np.dtype(np.int32): 2.0**31}
+# log_mel computes the frames of rows of similar length together, lengths rounded up to this many frames.
+_FRAME_GROUP = 16
+# Above this many resampler taps (44.1 kHz → 16 kHz needs 70,560) a rate is first moved to a round one.
+_MAX_RESAMPLER_TAPS = 2**20
+_MAX_FLOAT_AMPLITUDE = 2.0**31
+# Output samples per piece when a long recording is resampled (about a minute at 16 kHz).
+_RESAMPLE_CHUNK = 2**20
 
 
 def to_mono_float32(waveform, name: str = "audio") -> np.ndarray:
@@ -22,11 +31,14 @@ def to_mono_float32(waveform, name: str = "audio") -> np.ndarray:
     Args:
         waveform: numpy array, torch tensor or list of numbers, shape `(samples,)` or
             `(channels, samples)` / `(samples, channels)`: the shorter axis is taken as channels,
-            which are averaged. Integer PCM (int8/16/32, uint8) is scaled to [-1, 1).
+            which are averaged (so a clip with fewer samples than channels, under a millisecond, is
+            read transposed; it comes out valid and all but silent either way). Integer PCM
+            (int8/16/32, uint8) is scaled to [-1, 1).
         name: how error messages refer to this utterance.
 
     Raises:
-        ValueError: empty audio, more than 2 dimensions, non-numeric samples, NaN or Inf.
+        ValueError: empty audio, more than 2 dimensions, non-numeric samples, NaN or Inf, floating-point
+            samples beyond ±2^31 (their spectrum overflows).
     """
     if isinstance(waveform, torch.Tensor):
         waveform = waveform.detach().cpu().numpy()
@@ -36,21 +48,32 @@ def to_mono_float32(waveform, name: str = "audio") -> np.ndarray:
     elif array.dtype in _INTEGER_SCALES:
         array = array.astype(np.float32) / _INTEGER_SCALES[array.dtype]
     elif np.issubdtype(array.dtype, np.floating):
+        _check_amplitude(array, name)
         array = array.astype(np.float32, copy=False)
     else:
         raise ValueError(
             f"{name}: samples must be int8, int16, int32 or uint8 PCM or floating point, got dtype {array.dtype}"
         )
+    if array.ndim not in (1, 2):
+        raise ValueError(f"{name}: expected (samples,) or a 2-D (channels, samples) array, got shape {array.shape}")
+    # Before averaging channels: the mean of a (channels, 0) array is NaN, not empty.
+    if array.size == 0:
+        raise ValueError(f"{name}: the audio is empty (0 samples, shape {array.shape})")
     if array.ndim == 2:
         channel_axis = 0 if array.shape[0] <= array.shape[1] else 1
         array = array.mean(axis=channel_axis, dtype=np.float32)
-    elif array.ndim != 1:
-        raise ValueError(f"{name}: expected (samples,) or a 2-D (channels, samples) array, got shape {array.shape}")
-    if array.size == 0:
-        raise ValueError(f"{name}: the audio is empty (0 samples)")
     if not np.isfinite(array).all():
         raise ValueError(f"{name}: the audio contains NaN or infinite samples")
     return array
+
+
+def _check_amplitude(array: np.ndarray, name: str) -> None:
+    # Louder than int32 PCM left unscaled, the power spectrum overflows float32 and every feature is NaN.
+    peak = float(np.abs(array).max(initial=0.0))
+    if math.isfinite(peak) and peak > _MAX_FLOAT_AMPLITUDE:
+        raise ValueError(
+            f"{name}: floating-point samples reach {peak:.3g}; expected [-1, 1] (at most ±2^31, unscaled int32 PCM)"
+        )
 
 
 @lru_cache(maxsize=16)
@@ -60,11 +83,45 @@ def _resampler(orig_rate: int, target_rate: int) -> torchaudio.transforms.Resamp
 
 
 def resample(waveform: np.ndarray, orig_rate: int, target_rate: int) -> np.ndarray:
-    """Resample a 1-D float32 waveform from `orig_rate` to `target_rate` Hz (band-limited sinc)."""
+    """Resample a 1-D float32 waveform from `orig_rate` to `target_rate` Hz (band-limited sinc).
+
+    A long recording goes through in pieces of `_RESAMPLE_CHUNK` output samples: resampled whole, an
+    hour at 8 kHz needs 2 GB of intermediate copies.
+    """
     if orig_rate == target_rate:
         return waveform
+    total = resampled_length(waveform.shape[0], orig_rate, target_rate)
+    if total <= _RESAMPLE_CHUNK:
+        with torch.inference_mode():
+            return _resampler(int(orig_rate), int(target_rate))(torch.from_numpy(waveform)).numpy()
+    output = np.empty(total, dtype=np.float32)
+    for start in range(0, total, _RESAMPLE_CHUNK):
+        length = min(_RESAMPLE_CHUNK, total - start)
+        output[start : start + length] = _resampled_span(waveform, orig_rate, target_rate, start, length)
+    return output
+
+
+def resampled_length(num_samples: int, orig_rate: int, target_rate: int) -> int:
+    """Samples of a `num_samples`-long waveform after resampling (exact integer ceiling)."""
+    divisor = math.gcd(int(orig_rate), int(target_rate))
+    return -(-num_samples * (target_rate // divisor) // (orig_rate // divisor))
+
+
+def _resampled_span(waveform: np.ndarray, orig_rate: int, target_rate: int, start: int, length: int) -> np.ndarray:
+    """Samples `[start, start + length)` of the resampled waveform, resampling only the source they need.
+
+    The resampler consumes `stride` source samples per step and emits `phases` samples; cutting the
+    source on a step boundary, with the filter's reach on both sides, gives the same samples.
+    """
+    resampler = _resampler(int(orig_rate), int(target_rate))
+    stride, phases = orig_rate // resampler.gcd, target_rate // resampler.gcd
+    first_step = max(0, start // phases - resampler.width // stride - 1)
+    stop = ((start + length) // phases + 1) * stride + resampler.width
     with torch.inference_mode():
-        return _resampler(int(orig_rate), int(target_rate))(torch.from_numpy(waveform)).numpy()
+        part = resampler(torch.from_numpy(waveform[first_step * stride : stop])).numpy()
+    part = part[start - first_step * phases :][:length]
+    # torchaudio rounds its output length in float32: the last sample of a long span may be missing.
+    return np.pad(part, (0, length - part.shape[0]))
 
 
 def crop_or_pad(waveform: np.ndarray, num_samples: int, crop: str, rng: np.random.Generator | None) -> np.ndarray:
@@ -76,15 +133,55 @@ def crop_or_pad(waveform: np.ndarray, num_samples: int, crop: str, rng: np.rando
     excess = waveform.shape[0] - num_samples
     if excess <= 0:
         return np.pad(waveform, (0, -excess))
-    if crop == "center":
-        start = excess // 2
-    elif crop == "random":
-        start = int((rng or np.random.default_rng()).integers(0, excess + 1))
-    elif crop == "start":
-        start = 0
-    else:
-        raise ValueError(f"crop must be 'center', 'random' or 'start', got {crop!r}")
+    start = crop_start(excess, crop, rng)
     return waveform[start : start + num_samples]
+
+
+def crop_start(excess: int, crop: str, rng: np.random.Generator | None) -> int:
+    """First sample of the window kept from a clip `excess` (> 0) samples longer than it (see `crop_or_pad`)."""
+    if crop == "center":
+        return excess // 2
+    if crop == "random":
+        return int((rng or np.random.default_rng()).integers(0, excess + 1))
+    if crop == "start":
+        return 0
+    raise ValueError(f"crop must be 'center', 'random' or 'start', got {crop!r}")
+
+
+def resample_window(
+    waveform: np.ndarray, orig_rate: int, target_rate: int, num_samples: int, crop: str, rng: np.random.Generator | None
+) -> np.ndarray:
+    """`crop_or_pad(resample(waveform, ...), num_samples, crop, rng)`, resampling only what the window needs:
+    an hour-long recording costs what its 10 s window costs."""
+    if orig_rate == target_rate:
+        return crop_or_pad(waveform, num_samples, crop, rng)
+    excess = resampled_length(waveform.shape[0], orig_rate, target_rate) - num_samples
+    if excess <= 0:
+        return crop_or_pad(resample(waveform, orig_rate, target_rate), num_samples, crop, rng)
+    return _resampled_span(waveform, orig_rate, target_rate, crop_start(excess, crop, rng), num_samples)
+
+
+def to_resamplable_rate(waveform: np.ndarray, orig_rate: int, target_rate: int) -> tuple[np.ndarray, int]:
+    """The waveform and its rate, moved to the next multiple of 100 Hz when `orig_rate` is an odd one.
+
+    The sinc resampler's kernel has (orig/gcd) × (target/gcd) taps: 70 k for 44.1 kHz, but 200 M for
+    12,347 Hz (minutes and gigabytes). Linear interpolation up by less than 100 Hz keeps the band and
+    the timing; the sinc resampler then goes on from a rate whose kernel is small.
+    """
+    divisor = math.gcd(orig_rate, target_rate)
+    if (orig_rate // divisor) * (target_rate // divisor) <= _MAX_RESAMPLER_TAPS:
+        return waveform, orig_rate
+    rate = -(-orig_rate // 100) * 100
+    size = max(1, round(waveform.shape[0] * rate / orig_rate))
+    with torch.inference_mode():
+        moved = F.interpolate(torch.from_numpy(waveform)[None, None], size=size, mode="linear", align_corners=False)
+    return moved[0, 0].numpy(), rate
+
+
+def _mono_and_rate(waveform, sampling_rate, target_rate: int, name: str) -> tuple[np.ndarray, int]:
+    if not isinstance(sampling_rate, (int, np.integer)) or sampling_rate <= 0:
+        raise ValueError(f"{name}: sampling_rate must be a positive integer, got {sampling_rate!r}")
+    return to_resamplable_rate(to_mono_float32(waveform, name), int(sampling_rate), target_rate)
 
 
 class MateFeatureExtractor(SequenceFeatureExtractor):
@@ -156,10 +253,44 @@ class MateFeatureExtractor(SequenceFeatureExtractor):
         return self._mel_transform
 
     def log_mel(self, waveforms: torch.Tensor) -> torch.Tensor:
-        """Log-mel (dB) of a batch of equal-length waveforms: `(N, samples)` → `(N, n_mels, frames)`."""
+        """Log-mel (dB) of a batch of equal-length waveforms: `(N, samples)` → `(N, n_mels, frames)`, on their device.
+
+        Most utterances are a few seconds zero-padded to `max_duration`, and a frame that sees only zeros is
+        exactly `SILENCE_DB`: only the frames that reach a non-zero sample are computed, in one batched call
+        per group of rows of similar length, and the rest is filled with the constant.
+        """
+        num_rows, num_samples = waveforms.shape
+        frames_to_compute = self._frames_to_compute(waveforms)
         with torch.inference_mode():
-            power = self._mel()(waveforms)
-            return 10.0 * torch.log10(torch.clamp(power, min=_POWER_FLOOR))
+            mel = self._mel().to(waveforms.device)
+            output = waveforms.new_full((num_rows, self.n_mels, num_samples // self.hop_length + 1), SILENCE_DB)
+            for frames in torch.unique(frames_to_compute).tolist():
+                rows = (frames_to_compute == frames).nonzero().squeeze(1)
+                power = mel(waveforms[rows, : self._samples_for_frames(frames, num_samples)])[..., :frames]
+                output[rows, :, :frames] = 10.0 * torch.log10(torch.clamp(power, min=_POWER_FLOOR))
+            return output
+
+    def _frames_to_compute(self, waveforms: torch.Tensor) -> torch.Tensor:
+        """Per row, the leading frames that may see a non-zero sample, rounded up to `_FRAME_GROUP` frames so
+        that rows of similar length share a call; every frame after them is silence."""
+        num_samples = waveforms.shape[-1]
+        all_frames = num_samples // self.hop_length + 1
+        positions = torch.arange(1, num_samples + 1, dtype=torch.int32, device=waveforms.device)
+        signal_end = ((waveforms != 0) * positions).amax(-1)  # 0 for an all-zero row
+        # Centred frames start n_fft // 2 samples early: frame t sees samples from t · hop − n_fft // 2 on.
+        frames = (signal_end + self.n_fft // 2 + self.hop_length - 1) // self.hop_length
+        frames = (frames + _FRAME_GROUP - 1) // _FRAME_GROUP * _FRAME_GROUP
+        # The last frames reflect the end of the waveform into themselves: a signal that reaches it needs them all.
+        frames[signal_end >= num_samples - self.n_fft // 2] = all_frames
+        return frames.clamp(max=all_frames)
+
+    def _samples_for_frames(self, frames: int, num_samples: int) -> int:
+        """Samples whose spectrogram gives the first `frames` frames exactly: the last one must end before the
+        reflection padding of the cut waveform begins (and that padding needs more than n_fft // 2 samples)."""
+        if frames == num_samples // self.hop_length + 1:
+            return num_samples
+        needed = (frames - 1) * self.hop_length + self.n_fft - self.n_fft // 2
+        return min(num_samples, max(needed, self.n_fft // 2 + 1))
 
     def prepare_waveform(
         self,
@@ -170,13 +301,12 @@ class MateFeatureExtractor(SequenceFeatureExtractor):
         name: str = "audio",
     ) -> np.ndarray:
         """One utterance → mono float32 at `self.sampling_rate`, cut or padded to `num_samples`."""
-        return crop_or_pad(self.mono_at_model_rate(waveform, sampling_rate, name), self.num_samples, crop, rng)
+        mono, rate = _mono_and_rate(waveform, sampling_rate, self.sampling_rate, name)
+        return resample_window(mono, rate, self.sampling_rate, self.num_samples, crop, rng)
 
     def mono_at_model_rate(self, waveform, sampling_rate: int, name: str = "audio") -> np.ndarray:
         """One recording → mono float32 at `self.sampling_rate`, any length (see `to_mono_float32`)."""
-        if not isinstance(sampling_rate, (int, np.integer)) or sampling_rate <= 0:
-            raise ValueError(f"{name}: sampling_rate must be a positive integer, got {sampling_rate!r}")
-        return resample(to_mono_float32(waveform, name), sampling_rate, self.sampling_rate)
+        return resample(*_mono_and_rate(waveform, sampling_rate, self.sampling_rate, name), self.sampling_rate)
 
     def __call__(
         self,

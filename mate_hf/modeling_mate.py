@@ -3,6 +3,7 @@ predict the emotion distribution, arousal and valence of every utterance of a di
 
 import copy
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -16,6 +17,8 @@ from .configuration_mate import MateConfig
 # Must equal the feature extractor's padding value: padding a spectrogram with it is the same as
 # having zero-padded the waveform further.
 SILENCE_DB = -100.0
+# Utterances the audio encoder runs at once in eval mode: a 10 s clip's conv activations take about 40 MB.
+AUDIO_EVAL_CHUNK = 16
 
 
 @dataclass
@@ -58,7 +61,14 @@ class MateConvBlock(nn.Module):
         self.pool = nn.MaxPool2d(2) if pool else nn.Identity()
 
     def forward(self, hidden: torch.Tensor) -> torch.Tensor:
-        return self.pool(F.relu(self.norm(self.conv(hidden))))
+        if self.training:
+            hidden = self.norm(self.conv(hidden))
+        else:
+            # Running statistics are constants: folded into the conv, the BatchNorm needs no pass of its own.
+            scale = self.norm.weight * torch.rsqrt(self.norm.running_var + self.norm.eps)
+            weight = self.conv.weight * scale[:, None, None, None]
+            hidden = F.conv2d(hidden, weight, self.norm.bias - self.norm.running_mean * scale)
+        return self.pool(F.relu(hidden, inplace=True))
 
 
 class MateAudioEncoder(nn.Module):
@@ -84,10 +94,16 @@ class MateAudioEncoder(nn.Module):
         self.min_input_size = _min_input_size(config)
 
     def forward(self, input_features: torch.Tensor) -> torch.Tensor:
-        hidden = self._pad_to_min_size(input_features).unsqueeze(1)
-        hidden = self.input_norm(hidden)
+        if self.training:  # batch statistics: the whole batch at once
+            return self._encode(input_features)
+        # Running statistics make utterances independent: a few at a time keeps peak memory flat in dialogue length.
+        return torch.cat([self._encode(chunk) for chunk in input_features.split(AUDIO_EVAL_CHUNK)])
+
+    def _encode(self, input_features: torch.Tensor) -> torch.Tensor:
+        hidden = self.input_norm(self._pad_to_min_size(input_features).unsqueeze(1))
         for block in self.blocks:
-            hidden = block(hidden)
+            # Channels-last: on CPU a 2 × 2 max-pool over NCHW is ~18× slower, as slow as the conv before it.
+            hidden = block(hidden.contiguous(memory_format=torch.channels_last))
         return self.grid_pool(hidden).flatten(1)
 
     def _pad_to_min_size(self, features: torch.Tensor) -> torch.Tensor:
@@ -195,8 +211,16 @@ class MatePreTrainedModel(PreTrainedModel):
     input_modalities = ("audio", "text")
 
     @classmethod
-    def from_pretrained(cls, *args, **kwargs):
-        model = super().from_pretrained(*args, **kwargs)
+    def from_pretrained(cls, pretrained_model_name_or_path, *args, use_safetensors: bool | None = True, **kwargs):
+        """`PreTrainedModel.from_pretrained`, reading weights from safetensors only: unpickling a
+        `pytorch_model.bin` can run code, so it is refused unless the caller passes `use_safetensors=False`."""
+        folder = Path(str(pretrained_model_name_or_path))
+        if use_safetensors and folder.is_dir() and not any(folder.glob("*.safetensors")) and any(folder.glob("*.bin")):
+            raise OSError(
+                f"{folder} holds pickled weights (.bin) and no .safetensors: MATE loads safetensors only, as "
+                "unpickling can run code. Convert the file, or pass use_safetensors=False if you trust its source"
+            )
+        model = super().from_pretrained(pretrained_model_name_or_path, *args, use_safetensors=use_safetensors, **kwargs)
         # Loading swaps in new parameters (trainable by default), which would undo the freeze set in __init__.
         model.text_encoder.apply_freeze()
         return model
@@ -316,14 +340,7 @@ class MateModel(MatePreTrainedModel):
         sequence = utterances.new_zeros(batch * length, utterances.shape[-1]).index_copy(0, valid, utterances)
         dialogue_features = self.dialogue_encoder(sequence.view(batch, length, -1), valid)
 
-        logits = self.emotion_head(dialogue_features)
-        probs = logits.softmax(-1)
-        affective = self.affective_head(dialogue_features)
-        if self.config.concat_emotion:
-            affective = torch.cat([affective, probs], dim=-1)
-        arousal = 4.0 * torch.sigmoid(self.arousal_head(affective).squeeze(-1)) + 1.0
-        valence = 4.0 * torch.sigmoid(self.valence_head(affective).squeeze(-1)) + 1.0
-
+        logits, probs, arousal, valence = self.apply_heads(dialogue_features)
         output = MateOutput(
             logits=_scatter(logits, valid, batch, length),
             emotion_probs=_scatter(probs, valid, batch, length),
@@ -337,6 +354,18 @@ class MateModel(MatePreTrainedModel):
                 output, labels, arousal_labels, valence_labels, targets, self.config
             )
         return output
+
+    def apply_heads(self, dialogue_features: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """Dialogue features `(N, dialogue_hidden_size)` → logits, emotion probabilities `(N, num_labels)`,
+        arousal and valence `(N,)` in [1, 5]."""
+        logits = self.emotion_head(dialogue_features)
+        probs = logits.softmax(-1)
+        affective = self.affective_head(dialogue_features)
+        if self.config.concat_emotion:
+            affective = torch.cat([affective, probs], dim=-1)
+        arousal = 4.0 * torch.sigmoid(self.arousal_head(affective).squeeze(-1)) + 1.0
+        valence = 4.0 * torch.sigmoid(self.valence_head(affective).squeeze(-1)) + 1.0
+        return logits, probs, arousal, valence
 
     @staticmethod
     def _batch_shape(input_features, input_ids, text_embeds) -> tuple[int, int]:

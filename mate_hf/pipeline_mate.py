@@ -104,6 +104,10 @@ class MateEmotionPipeline(Pipeline):
         result = self.asr({"raw": segment, "sampling_rate": self.feature_extractor.sampling_rate})
         return result["text"].strip()
 
+    def get_inference_context(self):
+        # Pipeline's default is no_grad; inference_mode also skips autograd's version counters and view tracking.
+        return torch.inference_mode
+
     def _forward(self, model_inputs: dict) -> dict:
         passed = {key: model_inputs.pop(key) for key in NON_TENSOR_KEYS}
         text_present = model_inputs.pop("text_present")

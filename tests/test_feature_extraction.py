@@ -3,8 +3,9 @@
 import numpy as np
 import pytest
 import torch
+import torchaudio
 
-from mate_hf import MateFeatureExtractor
+from mate_hf import MateFeatureExtractor, feature_extraction_mate
 
 
 @pytest.fixture(scope="module")
@@ -121,3 +122,44 @@ def test_save_and_reload_keeps_settings(tmp_path):
     extractor.save_pretrained(tmp_path)
     reloaded = MateFeatureExtractor.from_pretrained(tmp_path)
     assert (reloaded.max_duration, reloaded.n_mels, reloaded.num_frames) == (3.0, 80, extractor.num_frames)
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {},
+        {"max_duration": 1.0, "n_fft": 512, "hop_length": 256, "n_mels": 64},
+        {"max_duration": 2.0, "n_fft": 1023},
+        {"max_duration": 1.024},
+    ],
+)
+@pytest.mark.parametrize("frame_group", [1, 16])
+def test_log_mel_skips_the_padding_yet_equals_the_full_spectrogram(settings, frame_group, monkeypatch):
+    # Reference: the mel of every frame of the zero-padded waveforms, as computed before the padding was skipped.
+    # Grouping rounds the computed frames up; one frame per group leaves no slack to hide an off-by-one.
+    monkeypatch.setattr(feature_extraction_mate, "_FRAME_GROUP", frame_group)
+    extractor = MateFeatureExtractor(**settings)
+    n, half = extractor.num_samples, extractor.n_fft // 2
+    lengths = [1, 100, half, half + 1, 5000, n // 2, n - 2 * half, n - half - 1, n - half, n - 700, n - 1, n]
+    rng = np.random.default_rng(0)
+    waveforms = np.zeros((len(lengths) + 2, n), dtype=np.float32)
+    for row, length in enumerate(lengths):
+        waveforms[row, :length] = rng.normal(0, 0.1, length)
+    waveforms[-2, 3000:3100] = 0.5  # a burst between zeros; the last row stays silent
+    batch = torch.from_numpy(waveforms)
+    full_mel = torchaudio.transforms.MelSpectrogram(
+        sample_rate=16000,
+        n_fft=extractor.n_fft,
+        hop_length=extractor.hop_length,
+        f_min=30.0,
+        f_max=8000.0,
+        n_mels=extractor.n_mels,
+        power=2.0,
+    )
+    expected = 10.0 * torch.log10(torch.clamp(full_mel(batch), min=1e-10))
+    features = extractor.log_mel(batch)
+    assert features.shape == expected.shape == (len(waveforms), extractor.n_mels, extractor.num_frames)
+    assert (features - expected).abs().max() < 1e-4
+    assert torch.equal(features[-1], torch.full_like(features[-1], -100.0))
+    one_by_one = torch.cat([extractor.log_mel(batch[row : row + 1]) for row in range(len(batch))])
+    assert (one_by_one - expected).abs().max() < 1e-4

@@ -6,7 +6,7 @@ from torch import nn
 from transformers import BertConfig, BertModel
 
 from mate_hf import MateConfig, MateModel
-from mate_hf.modeling_mate import class_balanced_weights
+from mate_hf.modeling_mate import AUDIO_EVAL_CHUNK, class_balanced_weights
 
 from .conftest import tiny_config
 
@@ -78,6 +78,29 @@ def test_audio_encoder_lands_on_grid_for_any_clip_length():
     with torch.no_grad():
         for frames in (5, 44, 100, 313, 900):
             assert model.audio_encoder(torch.randn(2, 229, frames)).shape == (2, 816)
+
+
+@pytest.mark.parametrize("training", [False, True])
+def test_audio_encoder_equals_the_plain_nchw_stack(model, training):
+    """Channels-last activations and, in eval mode, BatchNorm folded into the convs and chunks of
+    AUDIO_EVAL_CHUNK utterances change only speed and memory: the reference is conv → BatchNorm → ReLU →
+    pool on contiguous NCHW tensors over the whole batch."""
+    encoder = model.audio_encoder.train(training)
+    for norm in (block.norm for block in encoder.blocks):  # trained-looking statistics, so folding shows
+        norm.running_mean.normal_(0.0, 1.0)
+        norm.running_var.uniform_(0.5, 2.0)
+        nn.init.uniform_(norm.weight, 0.5, 1.5)
+        nn.init.normal_(norm.bias)
+    features = torch.randn(2 * AUDIO_EVAL_CHUNK + 3, 64, 63) * 20 - 50
+
+    def plain(batch: torch.Tensor) -> torch.Tensor:
+        hidden = encoder.input_norm(batch.unsqueeze(1))
+        for block in encoder.blocks:
+            hidden = block.pool(torch.relu(block.norm(block.conv(hidden.contiguous()))))
+        return encoder.grid_pool(hidden).flatten(1)
+
+    with torch.no_grad():
+        assert (encoder(features) - plain(features)).abs().max() < 1e-4
 
 
 def test_dialogue_alone_equals_dialogue_padded_in_batch(model, make_batch):
