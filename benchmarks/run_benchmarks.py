@@ -533,7 +533,7 @@ def render(
         f"- machine: {info['cpu']}; GPU: {info['gpu']}",
         f"- software: {info['software']}",
         f"- load average (1 min) before / after the run: {load[0]:.2f} / {load[1]:.2f} "
-        f"(above the core count, other processes competed for the CPU and times are inflated)",
+        f"(the run itself adds about one per thread it uses; more means other processes competed for the CPU)",
         f"- command: `{command}`",
         "",
         "Ratios: how many times faster MATE is than the baseline (best of a few repeats each).",
