@@ -211,7 +211,7 @@ def training_batch(model: MateModel, length: int, frozen: bool) -> dict[str, tor
     """One dialogue of `length` utterances as training/run.py feeds it: cached log-mels, cached sentence
     embeddings (frozen text encoder) or token ids (unfrozen), and targets."""
     config, generator = model.config, torch.Generator().manual_seed(1)
-    frames = int(round(config.max_duration * config.sampling_rate)) // config.hop_length + 1
+    frames = MateFeatureExtractor(**config.audio_feature_kwargs()).num_frames
     batch = {
         "input_features": torch.randn(1, length, config.n_mels, frames, generator=generator) * 20 - 50,
         "labels": torch.rand(1, length, config.num_labels, generator=generator).softmax(-1),
@@ -434,7 +434,7 @@ def counted_flops(function: Callable[[], object]) -> int:
 def growth_inputs(model: MateModel, batch: int, length: int) -> dict[str, torch.Tensor]:
     """Dialogues of cached log-mels and sentence embeddings (the text encoder's cost per utterance is fixed)."""
     config = model.config
-    frames = int(round(config.max_duration * config.sampling_rate)) // config.hop_length + 1
+    frames = MateFeatureExtractor(**config.audio_feature_kwargs()).num_frames
     return {
         "input_features": torch.randn(batch, length, config.n_mels, frames) * 20 - 50,
         "text_embeds": torch.randn(batch, length, config.text_hidden_size),

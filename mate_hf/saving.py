@@ -21,9 +21,14 @@ def save_mate_folder(folder: str | Path, model: MateModel, processor: MateProces
         MateEmotionPipeline(model=model, processor=processor).save_pretrained(folder)
         processor.save_pretrained(folder)
     except OSError as error:
-        # A full disk surfaces as a bare "[Errno 28] No space left on device": say which folder is incomplete.
-        raise OSError(error.errno, f"saving the MATE folder failed ({error.strerror or error})", str(folder)) from error
+        raise save_failure(error, "saving the MATE folder", folder) from error
     return Path(folder)
+
+
+def save_failure(error: OSError, what: str, folder: str | Path, hint: str = "") -> OSError:
+    """`error` (errno kept) saying what failed and where: a full disk otherwise surfaces as a bare
+    "[Errno 28] No space left on device" that names no folder."""
+    return OSError(error.errno, f"{what} failed ({error.strerror or error}){hint}", str(folder))
 
 
 def load_mate_pipeline(model: str | Path, **kwargs) -> MateEmotionPipeline:

@@ -14,6 +14,7 @@ from transformers.trainer import TRAINER_STATE_NAME
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
 from .modeling_mate import mate_loss
+from .saving import save_failure
 
 TARGET_NAMES = ("labels", "arousal_labels", "valence_labels", "target_mask")
 # Everything the collator yields besides model inputs; `label_names` makes the Trainer hand them to metrics.
@@ -51,11 +52,12 @@ def last_complete_checkpoint(output_dir: str | Path) -> str | None:
 
     transformers' `get_last_checkpoint` takes the highest N even when its save was interrupted.
     """
-    folders = [
-        path for path in Path(output_dir).glob(f"{PREFIX_CHECKPOINT_DIR}-*") if path.name.split("-")[-1].isdigit()
-    ]
-    complete = [path for path in folders if is_complete_checkpoint(path)]
-    return str(max(complete, key=lambda path: int(path.name.split("-")[-1]))) if complete else None
+    steps = {}
+    for path in Path(output_dir).glob(f"{PREFIX_CHECKPOINT_DIR}-*"):
+        step = path.name.removeprefix(f"{PREFIX_CHECKPOINT_DIR}-")
+        if step.isdigit() and is_complete_checkpoint(path):
+            steps[int(step)] = path
+    return str(steps[max(steps)]) if steps else None
 
 
 class MateTrainer(Trainer):
@@ -93,11 +95,9 @@ class MateTrainer(Trainer):
         try:
             super()._save_checkpoint(model, trial)
         except OSError as error:
-            # A full disk surfaces as a bare "[Errno 28] No space left on device": say which save failed.
             step = self.state.global_step
             folder = Path(self._get_output_dir(trial=trial)) / f"{PREFIX_CHECKPOINT_DIR}-{step}"
-            message = f"saving the checkpoint of step {step} failed ({error.strerror or error}); resuming skips it"
-            raise OSError(error.errno, message, str(folder)) from error
+            raise save_failure(error, f"saving the checkpoint of step {step}", folder, "; resuming skips it") from error
 
     def _get_num_items_in_batch(self, batch_samples: list, device: torch.device) -> torch.Tensor | None:
         if not batch_samples or "target_mask" not in batch_samples[0]:

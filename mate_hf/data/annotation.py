@@ -199,10 +199,11 @@ def parse_labels(row: AnnotationRow, layout: AnnotationLayout) -> RowLabels:
     """Targets of one data row; `RowError` names the column that is unusable."""
     if len(row.cells) < layout.width:
         raise RowError("truncated_row", f"the row has {len(row.cells)} columns, the header needs {layout.width}")
-    if _filled_width(row.cells) > layout.columns:
+    filled = _filled_width(row.cells)
+    if filled > layout.columns:
         raise RowError(
             "extra_cells",
-            f"the row fills {_filled_width(row.cells)} columns, the header names {layout.columns}: a cell may hold "
+            f"the row fills {filled} columns, the header names {layout.columns}: a cell may hold "
             "an unquoted comma that shifts every column after it",
         )
     total = layout.total
