@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev]"
 	touch $(STAMP)
 
-# Train MATE on the bundled demo corpus (held-out session 5), then show its results and a prediction.
+# Train MATE on the bundled demo corpus (held-out sessions 9 and 10), then show its results and a prediction.
 demo: install
 	$(BIN)/accelerate launch --config_file training/accelerate/cpu.yaml training/run.py training/configs/demo.yaml
 	$(BIN)/python training/show_demo.py outputs/demo

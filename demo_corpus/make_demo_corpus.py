@@ -13,10 +13,10 @@ What is written (all paths below the output directory)
 ------------------------------------------------------
 ``KEMDy19/`` -- the exact on-disk layout of ETRI's KEMDy19 (see SPEC.md 2-3)::
 
-    KEMDy19/annotation/Session01_F_res.csv, Session01_M_res.csv, ... Session05_*
+    KEMDy19/annotation/Session01_F_res.csv, Session01_M_res.csv, ... Session10_*
     KEMDy19/wav/Session01/Sess01_script01/Sess01_script01_F001.wav (+ .txt beside)
 
-5 sessions (Session01..05); per session the dialogues ``SessNN_script01``,
+10 sessions (Session01..10); per session the dialogues ``SessNN_script01``,
 ``SessNN_script02``, ``SessNN_impro01``, ``SessNN_impro02`` (8-9 turns each);
 Session04 additionally has ``Sess04_impro03``, a quick 30-turn exchange of very
 short utterances whose annotation rows continue with the real corpus's known
@@ -117,7 +117,7 @@ from xml.sax.saxutils import escape
 SEED = 20241125
 EMOTIONS = ["disgust", "angry", "sad", "fear", "surprise", "neutral", "happy"]
 N_EVAL = 10
-KEMDY19_SESSIONS = 5
+KEMDY19_SESSIONS = 10
 KNOWN_BROKEN = ["Sess04_impro03_F031", "Sess04_impro03_M031"]
 SKIP_REASONS = [
     "known_broken",
@@ -1111,7 +1111,7 @@ def readme(manifest: dict) -> str:
         "## Layout",
         "",
         "```",
-        "KEMDy19/annotation/Session01_F_res.csv, Session01_M_res.csv, ... Session05_*",
+        f"KEMDy19/annotation/Session01_F_res.csv, Session01_M_res.csv, ... {k19['sessions'][-1]}_*",
         "KEMDy19/wav/Session01/Sess01_script01/Sess01_script01_F001.wav  (+ .txt beside it)",
         "KEMDy20/annotation/Sess01_eval.csv, Sess02_eval.csv",
         "KEMDy20/wav/Session01/Sess01_script01_User002M_001.wav  (+ .txt beside it)",
@@ -1196,11 +1196,18 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", type=Path, default=here, help="output directory (default: demo_corpus/)")
     ap.add_argument("--jobs", type=int, default=4)
+    ap.add_argument(
+        "--seed",
+        type=int,
+        default=SEED,
+        help=f"random.Random seed (default {SEED}, the bundled corpus); another seed gives an independent corpus of "
+        "the same design, e.g. to choose training settings without touching the bundled corpus' folds",
+    )
     args = ap.parse_args()
     out: Path = args.out.resolve()
     t0 = time.time()
 
-    rng = Random(SEED)
+    rng = Random(args.seed)
     sessions19, segs19, dlg19 = plan_kemdy19(rng)
     files19, quirks19 = build_rows19(rng, sessions19, segs19, dlg19)
     sessions20, segs20, dlg20 = plan_kemdy20(rng)
@@ -1368,7 +1375,7 @@ def main() -> None:
             "skip_reason_precedence": "when several skip reasons could apply to a row, report the first",
         },
         "generator": "demo_corpus/make_demo_corpus.py",
-        "seed": SEED,
+        "seed": args.seed,
         "tools": {
             "espeak-ng": tool_version(["espeak-ng", "--version"]),
             "sox": tool_version(["sox", "--version"]),

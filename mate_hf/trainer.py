@@ -13,6 +13,7 @@ from transformers import Trainer, TrainingArguments
 from transformers.trainer import TRAINER_STATE_NAME
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
+from .data.augmentation import shift_into_padding
 from .modeling_mate import mate_loss
 from .saving import save_failure
 
@@ -29,6 +30,14 @@ class MateTrainingArguments(TrainingArguments):
         metadata={
             "help": "The authors' schedule: constant learning rate, multiplied by 0.7 after a third and after half "
             "of the training steps. Overrides lr_scheduler_type."
+        },
+    )
+    time_shift_augmentation: bool = field(
+        default=False,
+        metadata={
+            "help": "Start each training utterance's log-mel a random number of frames later, within the silence "
+            "after it (the window's padding), so the audio encoder cannot key on where the sound sits. Off in "
+            "evaluation. Not in the paper."
         },
     )
 
@@ -109,6 +118,8 @@ class MateTrainer(Trainer):
 
     def compute_loss(self, model, inputs: dict, return_outputs: bool = False, num_items_in_batch=None):
         model_inputs = {k: v for k, v in inputs.items() if k not in TARGET_NAMES and k != "majority_labels"}
+        if model.training and self.args.time_shift_augmentation and "input_features" in model_inputs:
+            model_inputs["input_features"] = self._time_shifted(model_inputs["input_features"])
         outputs = model(**model_inputs)
         targets = {name: inputs[name] for name in TARGET_NAMES}
         config = self.accelerator.unwrap_model(model).config
@@ -129,6 +140,14 @@ class MateTrainer(Trainer):
             self._record_parts(emotion, arousal, valence)
         outputs.loss, outputs.loss_emotion, outputs.loss_arousal, outputs.loss_valence = loss, emotion, arousal, valence
         return (loss, outputs) if return_outputs else loss
+
+    def _time_shifted(self, features: torch.Tensor) -> torch.Tensor:
+        # Drawn here, inside the step, rather than in the collator: the Trainer restores torch's generator on
+        # resume at a step boundary, while the data loader has already collated the next batch by then.
+        extractor = getattr(self.processing_class, "feature_extractor", None)
+        if extractor is None:
+            raise ValueError("time_shift_augmentation needs the trainer's processing_class to be a MateProcessor")
+        return shift_into_padding(features, extractor.padding_value)
 
     def _check_finite(self, loss: torch.Tensor) -> None:
         if not math.isfinite(loss.item()):

@@ -31,7 +31,7 @@ def session_folds(session_numbers: Iterable[int | str], n_folds: int = 5) -> tup
     """Split the sorted sessions into ``n_folds`` groups of consecutive sessions.
 
     Sizes differ by at most one, the larger groups first (20 sessions → the paper's folds;
-    the 5-session demo corpus → one session per fold).
+    the 10-session demo corpus → two sessions per fold).
     """
     numbers = sorted({session_number(session) for session in session_numbers})
     if not 1 <= n_folds <= len(numbers):
