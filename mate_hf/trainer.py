@@ -84,6 +84,8 @@ class MateTrainer(Trainer):
         super().__init__(*args, **kwargs)
         self._loss_part_sums = dict.fromkeys(LOSS_PARTS, 0.0)
         self._step_at_last_log = 0
+        if self.args.time_shift_augmentation and not hasattr(self.processing_class, "feature_extractor"):
+            raise ValueError("time_shift_augmentation needs the trainer's processing_class to be a MateProcessor")
 
     def train(self, resume_from_checkpoint: str | bool | None = None, **kwargs):
         """`Trainer.train`; `resume_from_checkpoint=True` takes the last complete checkpoint, and a checkpoint
@@ -144,10 +146,7 @@ class MateTrainer(Trainer):
     def _time_shifted(self, features: torch.Tensor) -> torch.Tensor:
         # Drawn here, inside the step, rather than in the collator: the Trainer restores torch's generator on
         # resume at a step boundary, while the data loader has already collated the next batch by then.
-        extractor = getattr(self.processing_class, "feature_extractor", None)
-        if extractor is None:
-            raise ValueError("time_shift_augmentation needs the trainer's processing_class to be a MateProcessor")
-        return shift_into_padding(features, extractor.padding_value)
+        return shift_into_padding(features, self.processing_class.feature_extractor.padding_value)
 
     def _check_finite(self, loss: torch.Tensor) -> None:
         if not math.isfinite(loss.item()):

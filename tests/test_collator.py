@@ -88,6 +88,15 @@ def test_cached_features_equal_decoding_in_the_collator(setup, dialogues):
     assert torch.allclose(fresh["input_features"], from_cache["input_features"], atol=1e-4)
 
 
+def test_text_only_batches_never_open_the_audio(setup, dialogues, tmp_path):
+    _, processor = setup
+    row = dict(dialogues[0])
+    row["audio_path"] = [str(tmp_path / "gone.wav")] * len(row["audio_path"])
+    batch = MateDataCollator(processor, audio=False)([row])
+    assert "input_features" not in batch
+    assert torch.equal(batch["input_ids"], MateDataCollator(processor)([dialogues[0]])["input_ids"])
+
+
 def test_missing_audio_file_is_named(setup, dialogues, tmp_path):
     _, processor = setup
     row = dict(dialogues[0])

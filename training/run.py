@@ -256,7 +256,7 @@ def run(model_args: ModelArguments, data_args: DataArguments, training_args: Mat
         args=training_args,
         train_dataset=train_set,
         eval_dataset=eval_set,
-        data_collator=MateDataCollator(processor, crop="random"),
+        data_collator=MateDataCollator(processor, crop="random", audio=model.uses_audio),
         compute_metrics=make_compute_metrics(),
         processing_class=processor,
     )
@@ -271,7 +271,7 @@ def run(model_args: ModelArguments, data_args: DataArguments, training_args: Mat
     trainer.save_metrics("train", train_result.metrics)
     trainer.save_state()  # trainer_state.json: log_history with the loss and its parts, for learning curves
 
-    trainer.data_collator = MateDataCollator(processor, crop="center")
+    trainer.data_collator = MateDataCollator(processor, crop="center", audio=model.uses_audio)
     prediction = trainer.predict(eval_set, metric_key_prefix="eval")
     trainer.log_metrics("eval", prediction.metrics)
     trainer.save_metrics("eval", prediction.metrics)

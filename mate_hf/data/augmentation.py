@@ -14,8 +14,7 @@ def shift_into_padding(features: torch.Tensor, padding_value: float) -> torch.Te
     frames = flat.shape[-1]
     sounding = (flat != padding_value).any(dim=1)  # (N, frames)
     trailing = torch.where(sounding.any(dim=1), sounding.flip(1).int().argmax(dim=1), 0)
-    shifts = (torch.rand(len(flat)) * (trailing + 1)).long().tolist()
-    shifted = torch.full_like(flat, padding_value)
-    for index, shift in enumerate(shifts):
-        shifted[index, :, shift:] = flat[index, :, : frames - shift]
-    return shifted.view_as(features)
+    shifts = (torch.rand(len(flat)) * (trailing + 1)).long()
+    source = torch.arange(frames) - shifts[:, None]  # (N, frames): the input frame each output frame takes
+    taken = flat.gather(2, source.clamp(min=0)[:, None, :].expand_as(flat))
+    return torch.where(source[:, None, :] >= 0, taken, padding_value).view_as(features)

@@ -73,6 +73,8 @@ class MateDataCollator:
         crop: how clips longer than the feature window are cut when audio is decoded here:
             `"random"` for training, `"center"` for evaluation. Random offsets come from torch's
             global generator, which the Trainer seeds and restores on resume.
+        audio: whether to yield `input_features`; `False` for a text-only model (`input_modalities="text"`),
+            which never reads them, so its batches skip decoding audio.
 
     `__call__` returns, for B rows of up to T utterances: `utterance_mask` (B, T), `input_features`
     (B, T, n_mels, frames) (decoded here, or the rows' cached `input_features`), `input_ids`,
@@ -83,11 +85,13 @@ class MateDataCollator:
 
     processor: MateProcessor
     crop: str = "center"
+    audio: bool = True
 
     def __call__(self, rows: list[dict]) -> dict[str, torch.Tensor]:
         lengths = [len(row["segment_id"]) for row in rows]
         batch = {"utterance_mask": _mask(lengths, [0] * len(rows))}
-        batch.update(self._audio_inputs(rows, lengths))
+        if self.audio:
+            batch.update(self._audio_inputs(rows, lengths))
         batch.update(self._text_inputs(rows, lengths))
         batch.update(_targets(rows, lengths))
         return batch
