@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
-from transformers import Trainer, TrainingArguments
+from transformers import Trainer, TrainerCallback, TrainingArguments
 from transformers.trainer import TRAINER_STATE_NAME
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
@@ -69,6 +69,18 @@ def last_complete_checkpoint(output_dir: str | Path) -> str | None:
     return str(steps[max(steps)]) if steps else None
 
 
+class CollatorEpochCallback(TrainerCallback):
+    """Tells the trainer's data collator which epoch it is collating, so its random crops differ per epoch and a
+    resumed run knows the epoch it resumes in."""
+
+    def __init__(self, trainer: Trainer):
+        self.trainer = trainer
+
+    def on_epoch_begin(self, args, state, control, **kwargs):
+        # 0 at the start, e + 1 after epoch e, fractional (e.g. 1.25) when resuming in the middle of epoch 1.
+        self.trainer.data_collator.epoch = int(state.epoch)
+
+
 class MateTrainer(Trainer):
     """Trainer whose loss is `mate_loss` summed over target utterances and divided by the number of
     targets in the whole optimiser step (all accumulated micro-batches, all processes), so gradient
@@ -86,6 +98,8 @@ class MateTrainer(Trainer):
         self._step_at_last_log = 0
         if self.args.time_shift_augmentation and not hasattr(self.processing_class, "feature_extractor"):
             raise ValueError("time_shift_augmentation needs the trainer's processing_class to be a MateProcessor")
+        if hasattr(self.data_collator, "epoch"):
+            self.add_callback(CollatorEpochCallback(self))
 
     def train(self, resume_from_checkpoint: str | bool | None = None, **kwargs):
         """`Trainer.train`; `resume_from_checkpoint=True` takes the last complete checkpoint, and a checkpoint

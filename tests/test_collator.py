@@ -106,3 +106,20 @@ def test_missing_audio_file_is_named(setup, dialogues, tmp_path):
 
 
 _MODEL_INPUTS = {"input_features", "input_ids", "attention_mask", "token_type_ids", "text_embeds", "utterance_mask"}
+
+
+def test_random_crops_depend_only_on_seed_epoch_and_segment(dialogues):
+    _, processor = build_tiny_mate([text for dialogue in dialogues["text"] for text in dialogue], max_duration=0.5)
+    rows = [dialogues[0], dialogues[1]]  # clips of 1–2 s: every one is cut to a 0.5 s window
+    collate = MateDataCollator(processor, crop="random", seed=3)
+    torch.manual_seed(0)
+    crops = collate(rows)["input_features"]
+    torch.manual_seed(1)  # the global generator plays no part, nor does the batch an utterance comes in
+    alone = collate([rows[1]])["input_features"][0]
+    length = len(rows[1]["segment_id"])
+    assert torch.equal(crops[1, :length], alone[:length])
+    collate.epoch = 1
+    assert not torch.equal(crops, collate(rows)["input_features"])
+    assert not torch.equal(crops, MateDataCollator(processor, crop="random", seed=4)(rows)["input_features"])
+    centre = MateDataCollator(processor, crop="center")(rows)["input_features"]
+    assert not torch.equal(crops, centre)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import torch
+import yaml
 from safetensors.torch import load_file
 
 from mate_hf.data import load_kemdy19
@@ -73,9 +74,19 @@ recipe.main(sys.argv[1:])
 """
 
 
+def _random_crop_arguments() -> list[str]:
+    """Log-mels computed in each batch from 1 s windows of the demo's 1–2 s clips: most are cropped at random."""
+    overrides = json.loads(yaml.safe_load(TINY_RUN.read_text())["config_overrides"])
+    overrides["max_duration"] = 1.0
+    return ["--cache_audio_features", "false", "--config_overrides", json.dumps(overrides)]
+
+
 @pytest.mark.slow
-def test_killed_run_resumes_to_the_same_weights_and_metrics(tmp_path):
+@pytest.mark.parametrize("audio", ["cached", "random_crops"])
+def test_killed_run_resumes_to_the_same_weights_and_metrics(tmp_path, audio):
     common = [str(TINY_RUN), "--save_strategy", "steps", "--save_steps", "4"]
+    if audio == "random_crops":
+        common += _random_crop_arguments()
     straight = _run([sys.executable, "training/run.py", *common, "--output_dir", str(tmp_path / "straight")])
     assert straight.returncode == 0, straight.stderr[-4000:]
 
@@ -143,6 +154,17 @@ def test_paper_lr_schedule_multiplies_by_0_7_at_a_third_and_half(tmp_path, proce
     assert (
         rates[14] == pytest.approx(7e-4) and rates[15] == pytest.approx(4.9e-4) and rates[29] == pytest.approx(4.9e-4)
     )
+
+
+def test_trainer_tells_the_collator_each_epoch(tmp_path, processor_for_corpus):
+    model, processor = processor_for_corpus
+    collator = MateDataCollator(processor, crop="random")
+    args = MateTrainingArguments(output_dir=str(tmp_path), use_cpu=True)
+    trainer = MateTrainer(model=model, args=args, data_collator=collator, processing_class=processor)
+    for epoch, expected in ((0.0, 0), (2.0, 2), (1.25, 1)):  # 1.25: resumed in the middle of epoch 1
+        trainer.state.epoch = epoch
+        trainer.callback_handler.on_epoch_begin(args, trainer.state, trainer.control)
+        assert collator.epoch == expected
 
 
 @pytest.fixture(scope="module")

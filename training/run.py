@@ -86,7 +86,12 @@ class DataArguments:
         default=32, metadata={"help": "Long dialogues are cut into chunks of this many target utterances."}
     )
     cache_audio_features: bool = field(
-        default=True, metadata={"help": "Compute log-mels once (centre crop) instead of every epoch."}
+        default=True,
+        metadata={
+            "help": "Compute log-mels once (centre crop) instead of every epoch. false: every batch decodes its "
+            "audio and cuts clips longer than max_duration at a random offset, drawn from the seed, the epoch and "
+            "the segment id."
+        },
     )
     strict: bool = field(default=False, metadata={"help": "Fail on the first data anomaly instead of skipping it."})
 
@@ -256,7 +261,7 @@ def run(model_args: ModelArguments, data_args: DataArguments, training_args: Mat
         args=training_args,
         train_dataset=train_set,
         eval_dataset=eval_set,
-        data_collator=MateDataCollator(processor, crop="random", audio=model.uses_audio),
+        data_collator=MateDataCollator(processor, crop="random", audio=model.uses_audio, seed=training_args.seed),
         compute_metrics=make_compute_metrics(),
         processing_class=processor,
     )

@@ -4,6 +4,7 @@ Rows are those of `load_kemdy19` / `load_kemdy20`: one dialogue per row, per-utt
 turn order (`audio_path`, `text`, `emotion_votes`, `emotion_majority`, `arousal`, `valence`, ...).
 """
 
+import zlib
 from dataclasses import dataclass
 
 import datasets
@@ -71,8 +72,12 @@ class MateDataCollator:
     Args:
         processor: the model's processor.
         crop: how clips longer than the feature window are cut when audio is decoded here:
-            `"random"` for training, `"center"` for evaluation. Random offsets come from torch's
-            global generator, which the Trainer seeds and restores on resume.
+            `"random"` for training, `"center"` for evaluation. A random offset is drawn from
+            (`seed`, `epoch`, segment id) alone, not from a shared generator: the data loader collates
+            batches ahead of the training step, so a generator's state at a checkpoint would not
+            match what was drawn, and a resumed run would crop differently from an uninterrupted one.
+        seed: seed of the random crops (the run's `seed`).
+        epoch: the training epoch, so each epoch crops afresh; [`MateTrainer`] sets it as each epoch begins.
         audio: whether to yield `input_features`; `False` for a text-only model (`input_modalities="text"`),
             which never reads them, so its batches skip decoding audio.
 
@@ -86,6 +91,8 @@ class MateDataCollator:
     processor: MateProcessor
     crop: str = "center"
     audio: bool = True
+    seed: int = 0
+    epoch: int = 0
 
     def __call__(self, rows: list[dict]) -> dict[str, torch.Tensor]:
         lengths = [len(row["segment_id"]) for row in rows]
@@ -102,9 +109,19 @@ class MateDataCollator:
             shape = np.asarray(rows[0]["input_features"][0]).shape
             features = [row["input_features"] for row in rows]
             return {"input_features": _pad(features, lengths, shape, fill=extractor.padding_value)}
-        rng = np.random.default_rng(int(torch.randint(0, 2**31 - 1, ()).item()))
-        audio = [[_prepared_waveform(extractor, path, self.crop, rng) for path in row["audio_path"]] for row in rows]
+        audio = [
+            [
+                _prepared_waveform(extractor, path, self.crop, self._crop_rng(segment_id))
+                for path, segment_id in zip(row["audio_path"], row["segment_id"])
+            ]
+            for row in rows
+        ]
         return {"input_features": extractor(audio, sampling_rate=extractor.sampling_rate)["input_features"]}
+
+    def _crop_rng(self, segment_id: str) -> np.random.Generator | None:
+        if self.crop != "random":
+            return None
+        return np.random.default_rng([self.seed, self.epoch, zlib.crc32(segment_id.encode("utf-8"))])
 
     def _text_inputs(self, rows: list[dict], lengths: list[int]) -> dict[str, torch.Tensor]:
         if "text_embeds" in rows[0]:
