@@ -77,7 +77,8 @@ class MateDataCollator:
             batches ahead of the training step, so a generator's state at a checkpoint would not
             match what was drawn, and a resumed run would crop differently from an uninterrupted one.
         seed: seed of the random crops (the run's `seed`).
-        epoch: the training epoch, so each epoch crops afresh; [`MateTrainer`] sets it as each epoch begins.
+        epoch: the training epoch, so each epoch crops afresh; [`MateTrainer`] sets it as each epoch begins
+            (loader workers kept alive across epochs, `dataloader_persistent_workers`, keep their first epoch's).
         audio: whether to yield `input_features`; `False` for a text-only model (`input_modalities="text"`),
             which never reads them, so its batches skip decoding audio.
 
