@@ -80,12 +80,17 @@ def test_audio_encoder_lands_on_grid_for_any_clip_length():
             assert model.audio_encoder(torch.randn(2, 229, frames)).shape == (2, 816)
 
 
+@pytest.mark.parametrize("last_channels", [1, 3])
 @pytest.mark.parametrize("training", [False, True])
-def test_audio_encoder_equals_the_plain_nchw_stack(model, training):
+def test_audio_encoder_equals_the_plain_nchw_stack(config, training, last_channels):
     """Channels-last activations and, in eval mode, BatchNorm folded into the convs and chunks of
     AUDIO_EVAL_CHUNK utterances change only speed and memory: the reference is conv → BatchNorm → ReLU →
-    pool on contiguous NCHW tensors over the whole batch."""
-    encoder = model.audio_encoder.train(training)
+    pool on contiguous NCHW tensors over the whole batch. A last conv of several channels gives channels × grid
+    features, each channel folded with its own BatchNorm statistics."""
+    channels = [*config.audio_conv_channels[:-1], last_channels]
+    wide = MateConfig(**{**config.to_dict(), "audio_conv_channels": channels, "audio_embedding_grid": [1, 2]})
+    torch.manual_seed(0)
+    encoder = MateModel(wide).audio_encoder.train(training)
     for norm in (block.norm for block in encoder.blocks):  # trained-looking statistics, so folding shows
         norm.running_mean.normal_(0.0, 1.0)
         norm.running_var.uniform_(0.5, 2.0)
@@ -100,7 +105,9 @@ def test_audio_encoder_equals_the_plain_nchw_stack(model, training):
         return encoder.grid_pool(hidden).flatten(1)
 
     with torch.no_grad():
-        assert (encoder(features) - plain(features)).abs().max() < 1e-4
+        encoded = encoder(features)
+        assert encoded.shape == (len(features), wide.audio_hidden_size) == (len(features), 2 * last_channels)
+        assert (encoded - plain(features)).abs().max() < 1e-4
 
 
 def test_dialogue_alone_equals_dialogue_padded_in_batch(model, make_batch):
