@@ -67,6 +67,12 @@ class MateConfig(PreTrainedConfig):
         class_balanced_beta (`float`, defaults to 0.99): β of the class-balanced weights `(1 − β) / (1 − β^n)`.
         emotion_class_counts (`list[int]`, *optional*): Training samples per class, counted from the training
             split; required by the class-balanced loss.
+        unimodal_loss_weight (`float`, defaults to 0.0): Weight `w` of auxiliary per-modality losses. When `w > 0`, a
+            linear head on each used modality's embedding of an utterance alone (no context) predicts that
+            utterance's emotion, arousal and valence, and the training loss adds `w` times each head's MATE
+            objective, so each encoder learns from its own modality even when the other (or the context) fits the
+            training set alone. Predictions still come from the main heads. Not in the paper; 0 is the published
+            model.
         initializer_range (`float`, defaults to 0.02): Standard deviation of the linear layers' initial weights.
     """
 
@@ -102,6 +108,7 @@ class MateConfig(PreTrainedConfig):
     loss_lambda: float = 0.66
     class_balanced_beta: float = 0.99
     emotion_class_counts: list[int] | None = None
+    unimodal_loss_weight: float = 0.0
     initializer_range: float = 0.02
 
     def __post_init__(self, **kwargs):
@@ -124,6 +131,8 @@ class MateConfig(PreTrainedConfig):
             raise ValueError(f"input_modalities must be one of {INPUT_MODALITIES}; got {self.input_modalities!r}")
         if not 0.0 <= self.loss_lambda <= 1.0:
             raise ValueError(f"loss_lambda must lie in [0, 1]; got {self.loss_lambda}")
+        if self.unimodal_loss_weight < 0.0:
+            raise ValueError(f"unimodal_loss_weight must be >= 0; got {self.unimodal_loss_weight}")
         if self.context_window < 1:
             raise ValueError(f"context_window must be at least 1; got {self.context_window}")
         if self.emotion_class_counts is not None and len(self.emotion_class_counts) != self.num_labels:

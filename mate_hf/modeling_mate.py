@@ -38,6 +38,11 @@ class MateOutput(ModelOutput):
         valence (`torch.FloatTensor` of shape `(B, T)`): predicted valence in [1, 5].
         dialogue_features (`torch.FloatTensor` of shape `(B, T, context_window × lstm_hidden_size × directions)`):
             flattened LSTM outputs over the window ending at each utterance.
+        unimodal_logits (`torch.FloatTensor` of shape `(B, T, M, num_labels)`, *optional*): emotion logits of the
+            auxiliary heads that read one utterance's embedding in one modality alone, for the `M` modalities in
+            use (audio first); only when `config.unimodal_loss_weight > 0`.
+        unimodal_arousal, unimodal_valence (`torch.FloatTensor` of shape `(B, T, M)`, *optional*): their arousal
+            and valence in [1, 5].
     """
 
     loss: torch.FloatTensor | None = None
@@ -49,6 +54,9 @@ class MateOutput(ModelOutput):
     arousal: torch.FloatTensor | None = None
     valence: torch.FloatTensor | None = None
     dialogue_features: torch.FloatTensor | None = None
+    unimodal_logits: torch.FloatTensor | None = None
+    unimodal_arousal: torch.FloatTensor | None = None
+    unimodal_valence: torch.FloatTensor | None = None
 
 
 class MateConvBlock(nn.Module):
@@ -174,6 +182,30 @@ class MateMLP(nn.Module):
         return self.layers(hidden)
 
 
+def affect_from_logits(logits: torch.Tensor) -> torch.Tensor:
+    """Unbounded regressor outputs → arousal or valence in [1, 5]."""
+    return 4.0 * torch.sigmoid(logits) + 1.0
+
+
+class MateUnimodalHeads(nn.Module):
+    """Auxiliary training heads: for each modality the model uses, one linear layer maps that modality's embedding
+    of an utterance alone (no context) to emotion logits, arousal and valence, so that each encoder learns from
+    its own modality."""
+
+    def __init__(self, config: MateConfig, modalities: tuple[str, ...]):
+        super().__init__()
+        self.sizes = {"audio": config.audio_hidden_size, "text": config.text_hidden_size}
+        self.heads = nn.ModuleDict({name: nn.Linear(self.sizes[name], config.num_labels + 2) for name in modalities})
+
+    def forward(self, utterances: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Utterance embeddings `(N, audio + text)` → logits `(N, M, num_labels)`, arousal and valence `(N, M)`,
+        for the `M` modalities in use, audio first."""
+        parts = dict(zip(self.sizes, utterances.split(list(self.sizes.values()), dim=-1)))
+        outputs = torch.stack([head(parts[name]) for name, head in self.heads.items()], dim=1)
+        logits, arousal, valence = outputs.split([outputs.shape[-1] - 2, 1, 1], dim=-1)
+        return logits, affect_from_logits(arousal.squeeze(-1)), affect_from_logits(valence.squeeze(-1))
+
+
 class MateDialogueEncoder(nn.Module):
     """Utterance embeddings of whole dialogues → one dialogue feature per target utterance.
 
@@ -272,6 +304,8 @@ class MateModel(MatePreTrainedModel):
         regressor_inputs = config.affective_head_sizes[-1] + (config.num_labels if config.concat_emotion else 0)
         self.arousal_head = MateMLP(regressor_inputs, config.affective_regressor_sizes, 1)
         self.valence_head = MateMLP(regressor_inputs, config.affective_regressor_sizes, 1)
+        modalities = tuple(name for name, used in (("audio", self.uses_audio), ("text", self.uses_text)) if used)
+        self.unimodal_heads = MateUnimodalHeads(config, modalities) if config.unimodal_loss_weight > 0 else None
         self.post_init()
 
     @classmethod
@@ -348,6 +382,11 @@ class MateModel(MatePreTrainedModel):
             valence=_scatter(valence, valid, batch, length),
             dialogue_features=_scatter(dialogue_features, valid, batch, length),
         )
+        if self.unimodal_heads is not None:
+            unimodal = self.unimodal_heads(utterances)
+            output.unimodal_logits, output.unimodal_arousal, output.unimodal_valence = (
+                _scatter(values, valid, batch, length) for values in unimodal
+            )
         if labels is not None:
             targets = utterance_mask if target_mask is None else target_mask * utterance_mask
             output.loss, output.loss_emotion, output.loss_arousal, output.loss_valence = mate_loss(
@@ -363,8 +402,8 @@ class MateModel(MatePreTrainedModel):
         affective = self.affective_head(dialogue_features)
         if self.config.concat_emotion:
             affective = torch.cat([affective, probs], dim=-1)
-        arousal = 4.0 * torch.sigmoid(self.arousal_head(affective).squeeze(-1)) + 1.0
-        valence = 4.0 * torch.sigmoid(self.valence_head(affective).squeeze(-1)) + 1.0
+        arousal = affect_from_logits(self.arousal_head(affective).squeeze(-1))
+        valence = affect_from_logits(self.valence_head(affective).squeeze(-1))
         return logits, probs, arousal, valence
 
     @staticmethod
@@ -446,7 +485,9 @@ def mate_loss(
 
     The emotion term is KL(votes ‖ predicted) per utterance (`loss_type="kl"`), or class-weighted binary
     cross-entropy between predicted probabilities and the vote distribution, averaged over the classes
-    (`loss_type="class_balanced"`). Padded and context-only utterances never contribute.
+    (`loss_type="class_balanced"`). Padded and context-only utterances never contribute. When `output` carries
+    the auxiliary unimodal predictions, the total adds `config.unimodal_loss_weight` times the same objective of
+    each of them; the returned components are the main heads'.
 
     Each term is a sum over target utterances divided by `num_targets`, which defaults to the number of
     targets here (a plain mean: KL `batchmean`, MSE `mean`). A trainer passes the number of targets in
@@ -459,10 +500,44 @@ def mate_loss(
     if arousal_labels is None or valence_labels is None:
         raise ValueError("labels were given without arousal_labels and valence_labels; MATE trains all three")
     targets = target_mask.reshape(-1) > 0
-    logits = output.logits.reshape(-1, output.logits.shape[-1])[targets]
-    votes = labels.reshape(-1, labels.shape[-1])[targets].to(logits.dtype)
     if num_targets is None:
         num_targets = max(int(targets.sum()), 1)
+    truth = (labels, arousal_labels, valence_labels)
+    emotion, arousal, valence = (
+        term / num_targets
+        for term in _summed_terms(output.logits, output.arousal, output.valence, truth, targets, config)
+    )
+    total = _weighted(emotion, arousal, valence, config)
+    if output.unimodal_logits is not None:
+        for modality in range(output.unimodal_logits.shape[2]):
+            terms = _summed_terms(
+                output.unimodal_logits[:, :, modality],
+                output.unimodal_arousal[..., modality],
+                output.unimodal_valence[..., modality],
+                truth,
+                targets,
+                config,
+            )
+            total = total + config.unimodal_loss_weight * _weighted(*terms, config) / num_targets
+    return total, emotion, arousal, valence
+
+
+def _weighted(emotion: torch.Tensor, arousal: torch.Tensor, valence: torch.Tensor, config: MateConfig) -> torch.Tensor:
+    return config.loss_lambda * emotion + (1.0 - config.loss_lambda) * (arousal + valence)
+
+
+def _summed_terms(
+    logits: torch.Tensor,
+    arousal: torch.Tensor,
+    valence: torch.Tensor,
+    truth: tuple[torch.Tensor, torch.Tensor, torch.Tensor],
+    targets: torch.Tensor,
+    config: MateConfig,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Emotion, arousal and valence losses summed over the `targets` (a flat boolean mask over B · T)."""
+    labels, arousal_labels, valence_labels = truth
+    logits = logits.reshape(-1, logits.shape[-1])[targets]
+    votes = labels.reshape(-1, labels.shape[-1])[targets].to(logits.dtype)
     if config.loss_type == "kl":
         emotion = F.kl_div(logits.log_softmax(-1), votes, reduction="sum")
     else:
@@ -473,14 +548,12 @@ def mate_loss(
         emotion = F.binary_cross_entropy(probs, votes, weight=weights.expand_as(probs), reduction="sum")
         emotion = emotion / probs.shape[-1]
     arousal = F.mse_loss(
-        output.arousal.reshape(-1)[targets], arousal_labels.reshape(-1)[targets].to(logits.dtype), reduction="sum"
+        arousal.reshape(-1)[targets], arousal_labels.reshape(-1)[targets].to(logits.dtype), reduction="sum"
     )
     valence = F.mse_loss(
-        output.valence.reshape(-1)[targets], valence_labels.reshape(-1)[targets].to(logits.dtype), reduction="sum"
+        valence.reshape(-1)[targets], valence_labels.reshape(-1)[targets].to(logits.dtype), reduction="sum"
     )
-    emotion, arousal, valence = emotion / num_targets, arousal / num_targets, valence / num_targets
-    total = config.loss_lambda * emotion + (1.0 - config.loss_lambda) * (arousal + valence)
-    return total, emotion, arousal, valence
+    return emotion, arousal, valence
 
 
 __all__ = ["MateModel", "MateOutput", "MatePreTrainedModel", "class_balanced_weights", "mate_loss"]

@@ -7,7 +7,7 @@ from mate_hf.data.augmentation import shift_into_padding
 from mate_hf.data.collator import MateDataCollator
 from mate_hf.trainer import MateTrainer, MateTrainingArguments
 
-from .test_training import dialogues, processor_for_corpus  # noqa: F401  (module fixtures on the demo corpus)
+from .test_training import corpus_texts, dialogues, processor_for_corpus  # noqa: F401  (module fixtures on the demo corpus)
 
 
 def _sound_span(utterance: torch.Tensor, padding_value: float) -> tuple[int, int]:

@@ -226,6 +226,76 @@ def test_kl_loss_matches_formula_and_ignores_non_targets(model, make_batch):
     assert torch.allclose(out.loss, 0.66 * kl + 0.34 * (arousal + valence), atol=1e-6)
 
 
+def _hand_objective(logits, arousal, valence, targets, keep) -> tuple[torch.Tensor, torch.Tensor]:
+    """(λ-weighted MATE objective, KL) over the `keep` utterances, written out."""
+    votes = targets["labels"][keep]
+    kl = (votes * (votes.log() - logits[keep].log_softmax(-1))).sum(-1).mean()
+    squared_errors = (arousal[keep] - targets["arousal_labels"][keep]) ** 2 + (
+        valence[keep] - targets["valence_labels"][keep]
+    ) ** 2
+    return 0.66 * kl + 0.34 * squared_errors.mean(), kl
+
+
+@pytest.mark.parametrize(
+    "modalities, weight, heads",
+    [("audio+text", 0.5, ["audio", "text"]), ("audio", 0.5, ["audio"]), ("text", 0.5, ["text"]), ("audio+text", 0, [])],
+)
+def test_one_unimodal_head_per_used_modality_with_a_positive_weight(config, make_batch, modalities, weight, heads):
+    config.input_modalities, config.unimodal_loss_weight = modalities, weight
+    model = MateModel(config).eval()
+    with torch.no_grad():
+        out = model(**make_batch(3, 2))
+    names = {name.split(".")[2] for name in model.state_dict() if name.startswith("unimodal_heads.")}
+    assert names == set(heads)
+    if heads:
+        assert out.unimodal_logits.shape == (2, 3, len(heads), 7)
+        assert out.unimodal_arousal.shape == out.unimodal_valence.shape == (2, 3, len(heads))
+    else:
+        assert model.unimodal_heads is None and out.unimodal_logits is None
+
+
+def test_unimodal_loss_adds_each_modality_objective(config, make_batch):
+    config.unimodal_loss_weight = 0.5
+    torch.manual_seed(0)
+    model = MateModel(config).eval()
+    inputs = make_batch(4, 2)
+    targets = _targets(inputs)
+    target_mask = inputs["utterance_mask"].clone()
+    target_mask[0, :2] = 0
+    with torch.no_grad():
+        out = model(**inputs, **targets, target_mask=target_mask)
+    keep = target_mask.bool()
+    fused, kl = _hand_objective(out.logits, out.arousal, out.valence, targets, keep)
+    audio, _ = _hand_objective(
+        out.unimodal_logits[:, :, 0], out.unimodal_arousal[..., 0], out.unimodal_valence[..., 0], targets, keep
+    )
+    text, _ = _hand_objective(
+        out.unimodal_logits[:, :, 1], out.unimodal_arousal[..., 1], out.unimodal_valence[..., 1], targets, keep
+    )
+    assert torch.allclose(out.loss_emotion, kl, atol=1e-6)  # the logged components stay the fused model's
+    assert torch.allclose(out.loss, fused + 0.5 * (audio + text), atol=1e-6)
+    assert audio > 0 and text > 0 and not torch.allclose(audio, text)
+
+
+@pytest.mark.parametrize("changed_input, moved_modality", [("input_features", 0), ("input_ids", 1)])
+def test_unimodal_heads_read_one_utterance_in_one_modality(config, make_batch, changed_input, moved_modality):
+    config.unimodal_loss_weight = 0.5
+    model = MateModel(config).eval()
+    inputs = make_batch(4)
+    changed = {name: tensor.clone() for name, tensor in inputs.items()}
+    if changed_input == "input_features":
+        changed["input_features"][0, 1] = torch.randn_like(changed["input_features"][0, 1]) * 30
+    else:
+        changed["input_ids"][0, 1] = changed["input_ids"][0, 2]
+    with torch.no_grad():
+        before, after = model(**inputs), model(**changed)
+    moved = (before.unimodal_logits - after.unimodal_logits).abs().amax(-1)[0] > 1e-6  # (T, modality)
+    expected = torch.zeros(4, 2, dtype=torch.bool)
+    expected[1, moved_modality] = True
+    assert torch.equal(moved, expected)
+    assert (before.dialogue_features[0, 3] - after.dialogue_features[0, 3]).abs().max() > 1e-6  # the LSTM sees context
+
+
 def test_class_balanced_weights_follow_the_formula():
     counts, beta = [10, 100, 1000, 5, 50, 5000, 500], 0.99
     raw = torch.tensor([(1 - beta) / (1 - beta**n) for n in counts])

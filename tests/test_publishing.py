@@ -24,6 +24,7 @@ from mate_hf import EMOTION_LABELS, MateModel, MateProcessor, load_mate_pipeline
 from mate_hf.cli import main
 from mate_hf.publishing import (
     FORBIDDEN_NAMES,
+    build_model_card,
     scan_staged_folder,
     stage,
     upload,
@@ -239,6 +240,20 @@ def test_model_card_body_has_the_paper_table_warning_and_usage(card):
     assert "not a real emotion model" in text
     assert f'pipeline(model="{REPO_ID}", trust_remote_code=True)' in text
     assert "`modeling_mate.py`" in text and "`pipeline_mate.py`" in text
+
+
+@pytest.mark.parametrize("weight, named", [(0.5, True), (0.0, False), (None, False)])
+def test_model_card_names_the_auxiliary_loss_only_when_trained_with_it(trained_folder, tmp_path, weight, named):
+    folder = tmp_path / "model"
+    shutil.copytree(trained_folder, folder)
+    config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    del config["unimodal_loss_weight"]  # None: a folder saved before the option existed
+    if weight is not None:
+        config["unimodal_loss_weight"] = weight
+    (folder / "config.json").write_text(json.dumps(config), encoding="utf-8")
+    text = build_model_card(folder, REPO_ID, [], ["modeling_mate.py"]).text
+    assert "| loss | `kl`, λ = 0.66" in text
+    assert ("plus 0.5 × the loss of a context-free head per modality" in text) == named
 
 
 def test_widget_outputs_are_what_the_pipeline_gives_on_the_example_files(staged, card, pipe):

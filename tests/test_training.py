@@ -118,8 +118,9 @@ def _gradients(model) -> dict[str, torch.Tensor]:
     return {n: p.grad.clone() for n, p in model.named_parameters() if p.grad is not None}
 
 
-def test_gradient_accumulation_2x8_equals_one_batch_of_16(dialogues, tmp_path, processor_for_corpus):
-    model, processor = processor_for_corpus
+@pytest.mark.parametrize("unimodal_loss_weight", [0.0, 0.5])
+def test_gradient_accumulation_2x8_equals_one_batch_of_16(dialogues, tmp_path, corpus_texts, unimodal_loss_weight):
+    model, processor = build_tiny_mate(corpus_texts, max_duration=2.0, unimodal_loss_weight=unimodal_loss_weight)
     model.eval()  # BatchNorm statistics held fixed: only the loss normalisation differs between the two paths
     args = MateTrainingArguments(output_dir=str(tmp_path), gradient_accumulation_steps=2, use_cpu=True, report_to=[])
     trainer = MateTrainer(model=model, args=args)
@@ -136,6 +137,7 @@ def test_gradient_accumulation_2x8_equals_one_batch_of_16(dialogues, tmp_path, p
     trainer.compute_loss(model, whole, num_items_in_batch=trainer._get_num_items_in_batch([whole], "cpu")).backward()
     single = _gradients(model)
     assert accumulated.keys() == single.keys() and len(single) > 10
+    assert any("unimodal_heads" in name for name in single) == (unimodal_loss_weight > 0)
     for name in single:
         assert torch.allclose(accumulated[name], single[name], rtol=1e-4, atol=1e-7), name
 
@@ -168,9 +170,14 @@ def test_trainer_tells_the_collator_each_epoch(tmp_path, processor_for_corpus):
 
 
 @pytest.fixture(scope="module")
-def processor_for_corpus():
+def corpus_texts() -> list[str]:
     dataset, _ = load_kemdy19(CORPUS, role="speaker")
-    return build_tiny_mate([text for dialogue in dataset["text"] for text in dialogue], max_duration=2.0)
+    return [text for dialogue in dataset["text"] for text in dialogue]
+
+
+@pytest.fixture(scope="module")
+def processor_for_corpus(corpus_texts):
+    return build_tiny_mate(corpus_texts, max_duration=2.0)
 
 
 def test_nan_loss_stops_training_naming_the_step(dialogues, tmp_path, processor_for_corpus):
