@@ -304,7 +304,7 @@ class MateModel(MatePreTrainedModel):
         regressor_inputs = config.affective_head_sizes[-1] + (config.num_labels if config.concat_emotion else 0)
         self.arousal_head = MateMLP(regressor_inputs, config.affective_regressor_sizes, 1)
         self.valence_head = MateMLP(regressor_inputs, config.affective_regressor_sizes, 1)
-        modalities = tuple(name for name, used in (("audio", self.uses_audio), ("text", self.uses_text)) if used)
+        modalities = tuple(config.input_modalities.split("+"))  # audio first, as in the utterance embedding
         self.unimodal_heads = MateUnimodalHeads(config, modalities) if config.unimodal_loss_weight > 0 else None
         self.post_init()
 
@@ -503,22 +503,22 @@ def mate_loss(
     if num_targets is None:
         num_targets = max(int(targets.sum()), 1)
     truth = (labels, arousal_labels, valence_labels)
-    emotion, arousal, valence = (
-        term / num_targets
-        for term in _summed_terms(output.logits, output.arousal, output.valence, truth, targets, config)
+    emotion, arousal, valence = _terms(
+        output.logits, output.arousal, output.valence, truth, targets, num_targets, config
     )
     total = _weighted(emotion, arousal, valence, config)
     if output.unimodal_logits is not None:
         for modality in range(output.unimodal_logits.shape[2]):
-            terms = _summed_terms(
+            head_terms = _terms(
                 output.unimodal_logits[:, :, modality],
                 output.unimodal_arousal[..., modality],
                 output.unimodal_valence[..., modality],
                 truth,
                 targets,
+                num_targets,
                 config,
             )
-            total = total + config.unimodal_loss_weight * _weighted(*terms, config) / num_targets
+            total = total + config.unimodal_loss_weight * _weighted(*head_terms, config)
     return total, emotion, arousal, valence
 
 
@@ -526,15 +526,17 @@ def _weighted(emotion: torch.Tensor, arousal: torch.Tensor, valence: torch.Tenso
     return config.loss_lambda * emotion + (1.0 - config.loss_lambda) * (arousal + valence)
 
 
-def _summed_terms(
+def _terms(
     logits: torch.Tensor,
     arousal: torch.Tensor,
     valence: torch.Tensor,
     truth: tuple[torch.Tensor, torch.Tensor, torch.Tensor],
     targets: torch.Tensor,
+    num_targets: torch.Tensor | float,
     config: MateConfig,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Emotion, arousal and valence losses summed over the `targets` (a flat boolean mask over B · T)."""
+    """Emotion, arousal and valence losses summed over the `targets` (a flat boolean mask over B · T) and divided
+    by `num_targets`."""
     labels, arousal_labels, valence_labels = truth
     logits = logits.reshape(-1, logits.shape[-1])[targets]
     votes = labels.reshape(-1, labels.shape[-1])[targets].to(logits.dtype)
@@ -553,7 +555,7 @@ def _summed_terms(
     valence = F.mse_loss(
         valence.reshape(-1)[targets], valence_labels.reshape(-1)[targets].to(logits.dtype), reduction="sum"
     )
-    return emotion, arousal, valence
+    return emotion / num_targets, arousal / num_targets, valence / num_targets
 
 
 __all__ = ["MateModel", "MateOutput", "MatePreTrainedModel", "class_balanced_weights", "mate_loss"]

@@ -209,23 +209,6 @@ def test_freeze_survives_save_and_reload(model, tmp_path):
     assert all(p.requires_grad for p in reloaded.dialogue_encoder.parameters())
 
 
-def test_kl_loss_matches_formula_and_ignores_non_targets(model, make_batch):
-    inputs = make_batch(4, 2)
-    targets = _targets(inputs)
-    target_mask = inputs["utterance_mask"].clone()
-    target_mask[0, :2] = 0  # context-only utterances
-    with torch.no_grad():
-        out = model(**inputs, **targets, target_mask=target_mask)
-    keep = target_mask.bool()
-    log_probs = out.logits[keep].log_softmax(-1)
-    votes = targets["labels"][keep]
-    kl = (votes * (votes.log() - log_probs)).sum(-1).mean()
-    arousal = ((out.arousal[keep] - targets["arousal_labels"][keep]) ** 2).mean()
-    valence = ((out.valence[keep] - targets["valence_labels"][keep]) ** 2).mean()
-    assert torch.allclose(out.loss_emotion, kl, atol=1e-6)
-    assert torch.allclose(out.loss, 0.66 * kl + 0.34 * (arousal + valence), atol=1e-6)
-
-
 def _hand_objective(logits, arousal, valence, targets, keep) -> tuple[torch.Tensor, torch.Tensor]:
     """(λ-weighted MATE objective, KL) over the `keep` utterances, written out."""
     votes = targets["labels"][keep]
@@ -234,6 +217,33 @@ def _hand_objective(logits, arousal, valence, targets, keep) -> tuple[torch.Tens
         valence[keep] - targets["valence_labels"][keep]
     ) ** 2
     return 0.66 * kl + 0.34 * squared_errors.mean(), kl
+
+
+@pytest.mark.parametrize("weight", [0.0, 0.5])
+def test_loss_matches_formula_and_ignores_non_targets(config, make_batch, weight):
+    """The MATE objective written out; with `unimodal_loss_weight` w > 0, plus w × each auxiliary head's."""
+    config.unimodal_loss_weight = weight
+    torch.manual_seed(0)
+    model = MateModel(config).eval()
+    inputs = make_batch(4, 2)
+    targets = _targets(inputs)
+    target_mask = inputs["utterance_mask"].clone()
+    target_mask[0, :2] = 0  # context-only utterances
+    with torch.no_grad():
+        out = model(**inputs, **targets, target_mask=target_mask)
+    keep = target_mask.bool()
+    main, kl = _hand_objective(out.logits, out.arousal, out.valence, targets, keep)
+    heads = [
+        _hand_objective(
+            out.unimodal_logits[:, :, m], out.unimodal_arousal[..., m], out.unimodal_valence[..., m], targets, keep
+        )[0]
+        for m in range(2 if weight else 0)
+    ]
+    assert torch.allclose(out.loss_emotion, kl, atol=1e-6)  # the logged components stay the main heads'
+    assert torch.allclose(out.loss, main + weight * sum(heads), atol=1e-6)
+    if weight:
+        audio, text = heads
+        assert audio > 0 and text > 0 and not torch.allclose(audio, text)
 
 
 @pytest.mark.parametrize(
@@ -252,29 +262,6 @@ def test_one_unimodal_head_per_used_modality_with_a_positive_weight(config, make
         assert out.unimodal_arousal.shape == out.unimodal_valence.shape == (2, 3, len(heads))
     else:
         assert model.unimodal_heads is None and out.unimodal_logits is None
-
-
-def test_unimodal_loss_adds_each_modality_objective(config, make_batch):
-    config.unimodal_loss_weight = 0.5
-    torch.manual_seed(0)
-    model = MateModel(config).eval()
-    inputs = make_batch(4, 2)
-    targets = _targets(inputs)
-    target_mask = inputs["utterance_mask"].clone()
-    target_mask[0, :2] = 0
-    with torch.no_grad():
-        out = model(**inputs, **targets, target_mask=target_mask)
-    keep = target_mask.bool()
-    fused, kl = _hand_objective(out.logits, out.arousal, out.valence, targets, keep)
-    audio, _ = _hand_objective(
-        out.unimodal_logits[:, :, 0], out.unimodal_arousal[..., 0], out.unimodal_valence[..., 0], targets, keep
-    )
-    text, _ = _hand_objective(
-        out.unimodal_logits[:, :, 1], out.unimodal_arousal[..., 1], out.unimodal_valence[..., 1], targets, keep
-    )
-    assert torch.allclose(out.loss_emotion, kl, atol=1e-6)  # the logged components stay the fused model's
-    assert torch.allclose(out.loss, fused + 0.5 * (audio + text), atol=1e-6)
-    assert audio > 0 and text > 0 and not torch.allclose(audio, text)
 
 
 @pytest.mark.parametrize("changed_input, moved_modality", [("input_features", 0), ("input_ids", 1)])
