@@ -1,12 +1,17 @@
-"""Shared fixtures: a tiny MATE (fast on 2 CPU cores), its processor, and short synthetic dialogues."""
+"""Shared fixtures: a tiny MATE (fast on 2 CPU cores), its processor, short synthetic dialogues, and the bundled
+demo corpus."""
+
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
 from mate_hf import MateConfig, MateFeatureExtractor, MateModel, MateProcessor, build_char_tokenizer
+from mate_hf.data import load_kemdy19
 
 SAMPLING_RATE = 16000
+DEMO_KEMDY19 = Path(__file__).resolve().parents[1] / "demo_corpus" / "KEMDy19"
 KOREAN_SENTENCES = [
     "정말 기뻐요 너무 좋아요",
     "왜 이렇게 화나게 해",
@@ -116,3 +121,22 @@ def make_batch(processor):
         )
 
     return build
+
+
+@pytest.fixture(scope="session")
+def demo_dialogues():
+    """The bundled demo corpus' KEMDy19 part, speaker role: one row per dialogue (41), read once per test run."""
+    dataset, _ = load_kemdy19(DEMO_KEMDY19, role="speaker")
+    return dataset
+
+
+@pytest.fixture(scope="session")
+def demo_corpus_texts(demo_dialogues) -> list[str]:
+    return [text for dialogue in demo_dialogues["text"] for text in dialogue]
+
+
+@pytest.fixture(scope="module")
+def tiny_mate_for_demo_corpus(demo_corpus_texts):
+    """A tiny MATE (2 s clips) whose vocabulary covers the demo corpus, with its processor; per module, since
+    tests train it."""
+    return build_tiny_mate(demo_corpus_texts, max_duration=2.0)

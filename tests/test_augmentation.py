@@ -7,8 +7,6 @@ from mate_hf.data.augmentation import shift_into_padding
 from mate_hf.data.collator import MateDataCollator
 from mate_hf.trainer import MateTrainer, MateTrainingArguments
 
-from .test_training import corpus_texts, dialogues, processor_for_corpus  # noqa: F401  (module fixtures on the demo corpus)
-
 
 def _sound_span(utterance: torch.Tensor, padding_value: float) -> tuple[int, int]:
     """First and last frame of `utterance` (n_mels, frames) that are not entirely padding."""
@@ -16,10 +14,11 @@ def _sound_span(utterance: torch.Tensor, padding_value: float) -> tuple[int, int
     return int(sounding[0]), int(sounding[-1])
 
 
-def test_each_sound_moves_later_within_its_silence(dialogues, processor_for_corpus):  # noqa: F811
-    _, processor = processor_for_corpus
+def test_each_sound_moves_later_within_its_silence(demo_dialogues, tiny_mate_for_demo_corpus):
+    _, processor = tiny_mate_for_demo_corpus
     padding = processor.feature_extractor.padding_value
-    batch = MateDataCollator(processor)(dialogues[5:9])  # with the 30-turn Sess04_impro03: padded slots
+    # With the 30-turn Sess04_impro03 among 8-9-turn dialogues: padded slots.
+    batch = MateDataCollator(processor)(list(demo_dialogues.select(range(15, 19))))
     features = batch["input_features"]
     torch.manual_seed(3)
     shifted = shift_into_padding(features, padding)
@@ -60,11 +59,11 @@ def _features_the_model_sees(trainer: MateTrainer, model, batch: dict) -> torch.
     return seen[0]
 
 
-def test_trainer_shifts_training_steps_only(dialogues, processor_for_corpus, tmp_path):  # noqa: F811
-    model, processor = processor_for_corpus
+def test_trainer_shifts_training_steps_only(demo_dialogues, tiny_mate_for_demo_corpus, tmp_path):
+    model, processor = tiny_mate_for_demo_corpus
     args = MateTrainingArguments(output_dir=str(tmp_path), time_shift_augmentation=True, use_cpu=True, report_to=[])
     trainer = MateTrainer(model=model, args=args, processing_class=processor)
-    batch = MateDataCollator(processor)(dialogues[:2])
+    batch = MateDataCollator(processor)(list(demo_dialogues.select(range(2))))
     torch.manual_seed(0)
     seen_in_training = _features_the_model_sees(trainer, model.train(), batch)
     torch.manual_seed(0)

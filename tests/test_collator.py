@@ -1,23 +1,17 @@
 """Dialogue rows → batches: chunking with context, cached features, and equality with one-by-one runs."""
 
-from pathlib import Path
-
 import pytest
 import torch
 
 from mate_hf.audio_io import load_audio
-from mate_hf.data import load_kemdy19
 from mate_hf.data.collator import MateDataCollator, chunk_dialogues, featurize_audio
 
 from .conftest import build_tiny_mate
 
-CORPUS = Path(__file__).resolve().parent.parent / "demo_corpus" / "KEMDy19"
-
 
 @pytest.fixture(scope="module")
-def dialogues():
-    dataset, _ = load_kemdy19(CORPUS, role="speaker")
-    return dataset.select(range(6))
+def dialogues(demo_dialogues):
+    return demo_dialogues.select(range(6))
 
 
 @pytest.fixture(scope="module")

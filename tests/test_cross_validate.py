@@ -18,7 +18,8 @@ sys.path.insert(0, str(ROOT / "training"))
 import cross_validate  # noqa: E402
 import report  # noqa: E402
 
-DEMO_CORPUS = ROOT / "demo_corpus" / "KEMDy19"
+from .conftest import DEMO_KEMDY19  # noqa: E402
+
 PAPER_HEADER = "| setting | Recall | Precision | F1 | CCC(A) | CCC(V) |"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 TINY_MODEL = {
@@ -166,7 +167,7 @@ def test_precedence_and_split_keys(tmp_path):
     "path", sorted(p for p in (ROOT / "training/configs/experiments").glob("*.yaml") if not p.stem.endswith("_base"))
 )
 def test_shipped_experiments_resolve_and_parse(path):
-    experiment = cross_validate.load_experiment(path, {"kemdy19_dir": str(DEMO_CORPUS)})
+    experiment = cross_validate.load_experiment(path, {"kemdy19_dir": str(DEMO_KEMDY19)})
     cross_validate.check_experiment(experiment)  # every run's arguments parse with training/run.py's parser
     assert experiment.settings
 
@@ -203,7 +204,7 @@ def finished_experiment(tmp_path_factory):
     )
     output_dir = folder / "out"
     results = cross_validate.main(
-        [str(experiment_file), "--output_dir", str(output_dir), "--kemdy19_dir", str(DEMO_CORPUS), "--folds", "0,1"]
+        [str(experiment_file), "--output_dir", str(output_dir), "--kemdy19_dir", str(DEMO_KEMDY19), "--folds", "0,1"]
     )
     return output_dir, results
 
@@ -271,7 +272,7 @@ def test_report_regenerates_the_tables_from_the_run_folders(finished_experiment,
     monkeypatch.setattr(cross_validate, "run", no_training)
     experiment = cross_validate.load_experiment(
         output_dir.parent / "tiny_cv.yaml",
-        {"output_dir": str(output_dir), "kemdy19_dir": str(DEMO_CORPUS), "folds": "0,1"},
+        {"output_dir": str(output_dir), "kemdy19_dir": str(DEMO_KEMDY19), "folds": "0,1"},
     )
     record = cross_validate.run_one(experiment, "text", experiment.splits[0])
     assert record["setting"] == "text" and record["split"] == "fold0"

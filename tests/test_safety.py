@@ -89,14 +89,10 @@ def test_even_an_allowed_pickle_cannot_run_code(folder, tmp_path):
     assert not marker.exists()
 
 
-def test_resume_refuses_a_checkpoint_whose_optimizer_pickle_runs_code(tmp_path):
+def test_resume_refuses_a_checkpoint_whose_optimizer_pickle_runs_code(tmp_path, demo_dialogues):
     """Checkpoints hold optimizer.pt, scheduler.pt and rng_state.pth (pickles); resuming reads them with
     weights_only=True, so a planted payload fails to load and never runs."""
-    from mate_hf.data import load_kemdy19
-
-    from .test_collator import CORPUS
-
-    dialogues = load_kemdy19(CORPUS, role="speaker")[0].select(range(8))
+    dialogues = demo_dialogues.select(range(8))
     make_trainer(tmp_path, dialogues).train()
     marker = tmp_path / "ran"
     torch.save({"state": CodeInPickle(marker)}, tmp_path / "checkpoint-2" / "optimizer.pt")

@@ -12,12 +12,10 @@ import torch
 import yaml
 from safetensors.torch import load_file
 
-from mate_hf.data import load_kemdy19
 from mate_hf.data.collator import MateDataCollator
 from mate_hf.trainer import MateTrainer, MateTrainingArguments
 
 from .conftest import build_tiny_mate
-from .test_collator import CORPUS
 
 ROOT = Path(__file__).resolve().parent.parent
 TINY_RUN = ROOT / "tests" / "configs" / "tiny_run.yaml"
@@ -108,10 +106,9 @@ def test_killed_run_resumes_to_the_same_weights_and_metrics(tmp_path, audio):
 
 
 @pytest.fixture(scope="module")
-def dialogues():
-    dataset, _ = load_kemdy19(CORPUS, role="speaker")
+def dialogues(demo_dialogues):
     # The first 8 include the 30-turn Sess04_impro03: the two micro-batches hold different numbers of targets.
-    return [dataset[i] for i in (10, 11, 12, 13, 14, 15, 16, 17, 0, 1, 2, 3, 4, 5, 6, 7)]
+    return [demo_dialogues[i] for i in (10, 11, 12, 13, 14, 15, 16, 17, 0, 1, 2, 3, 4, 5, 6, 7)]
 
 
 def _gradients(model) -> dict[str, torch.Tensor]:
@@ -119,8 +116,8 @@ def _gradients(model) -> dict[str, torch.Tensor]:
 
 
 @pytest.mark.parametrize("unimodal_loss_weight", [0.0, 0.5])
-def test_gradient_accumulation_2x8_equals_one_batch_of_16(dialogues, tmp_path, corpus_texts, unimodal_loss_weight):
-    model, processor = build_tiny_mate(corpus_texts, max_duration=2.0, unimodal_loss_weight=unimodal_loss_weight)
+def test_gradient_accumulation_2x8_equals_one_batch_of_16(dialogues, tmp_path, demo_corpus_texts, unimodal_loss_weight):
+    model, processor = build_tiny_mate(demo_corpus_texts, max_duration=2.0, unimodal_loss_weight=unimodal_loss_weight)
     model.eval()  # BatchNorm statistics held fixed: only the loss normalisation differs between the two paths
     args = MateTrainingArguments(output_dir=str(tmp_path), gradient_accumulation_steps=2, use_cpu=True, report_to=[])
     trainer = MateTrainer(model=model, args=args)
@@ -142,8 +139,8 @@ def test_gradient_accumulation_2x8_equals_one_batch_of_16(dialogues, tmp_path, c
         assert torch.allclose(accumulated[name], single[name], rtol=1e-4, atol=1e-7), name
 
 
-def test_paper_lr_schedule_multiplies_by_0_7_at_a_third_and_half(tmp_path, processor_for_corpus):
-    model, _ = processor_for_corpus
+def test_paper_lr_schedule_multiplies_by_0_7_at_a_third_and_half(tmp_path, tiny_mate_for_demo_corpus):
+    model, _ = tiny_mate_for_demo_corpus
     args = MateTrainingArguments(output_dir=str(tmp_path), paper_lr_schedule=True, learning_rate=1e-3, use_cpu=True)
     trainer = MateTrainer(model=model, args=args)
     trainer.create_optimizer_and_scheduler(num_training_steps=30)
@@ -158,8 +155,8 @@ def test_paper_lr_schedule_multiplies_by_0_7_at_a_third_and_half(tmp_path, proce
     )
 
 
-def test_trainer_tells_the_collator_each_epoch(tmp_path, processor_for_corpus):
-    model, processor = processor_for_corpus
+def test_trainer_tells_the_collator_each_epoch(tmp_path, tiny_mate_for_demo_corpus):
+    model, processor = tiny_mate_for_demo_corpus
     collator = MateDataCollator(processor, crop="random")
     args = MateTrainingArguments(output_dir=str(tmp_path), use_cpu=True)
     trainer = MateTrainer(model=model, args=args, data_collator=collator, processing_class=processor)
@@ -169,21 +166,10 @@ def test_trainer_tells_the_collator_each_epoch(tmp_path, processor_for_corpus):
         assert collator.epoch == expected
 
 
-@pytest.fixture(scope="module")
-def corpus_texts() -> list[str]:
-    dataset, _ = load_kemdy19(CORPUS, role="speaker")
-    return [text for dialogue in dataset["text"] for text in dialogue]
-
-
-@pytest.fixture(scope="module")
-def processor_for_corpus(corpus_texts):
-    return build_tiny_mate(corpus_texts, max_duration=2.0)
-
-
-def test_nan_loss_stops_training_naming_the_step(dialogues, tmp_path, processor_for_corpus):
+def test_nan_loss_stops_training_naming_the_step(dialogues, tmp_path, tiny_mate_for_demo_corpus):
     from mate_hf.trainer import NonFiniteLossError
 
-    model, processor = processor_for_corpus
+    model, processor = tiny_mate_for_demo_corpus
     trainer = MateTrainer(model=model.train(), args=MateTrainingArguments(output_dir=str(tmp_path), use_cpu=True))
     batch = MateDataCollator(processor)(dialogues[:2])
     batch["arousal_labels"][0, 0] = float("nan")

@@ -16,7 +16,6 @@ from transformers import Trainer
 from transformers.trainer_utils import get_last_checkpoint
 
 from mate_hf import MateModel, save_mate_folder
-from mate_hf.data import load_kemdy19
 from mate_hf.data.collator import MateDataCollator
 from mate_hf.trainer import (
     LABEL_NAMES,
@@ -27,7 +26,6 @@ from mate_hf.trainer import (
 )
 
 from .conftest import build_tiny_mate
-from .test_collator import CORPUS
 from .test_training import TINY_RUN, _run
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
@@ -38,9 +36,8 @@ class Crash(Exception):
 
 
 @pytest.fixture(scope="module")
-def dialogues():
-    dataset, _ = load_kemdy19(CORPUS, role="speaker")
-    return dataset.select(range(8))
+def dialogues(demo_dialogues):
+    return demo_dialogues.select(range(8))
 
 
 def make_trainer(output_dir: Path, dialogues, collator_class=MateDataCollator) -> MateTrainer:
