@@ -502,7 +502,13 @@ def mate_loss(
     targets = target_mask.reshape(-1) > 0
     if num_targets is None:
         num_targets = max(int(targets.sum()), 1)
-    truth = (labels, arousal_labels, valence_labels)
+    # The targets' truth, selected once for the main heads and every auxiliary head.
+    dtype = output.logits.dtype
+    truth = (
+        labels.reshape(-1, labels.shape[-1])[targets].to(dtype),
+        arousal_labels.reshape(-1)[targets].to(dtype),
+        valence_labels.reshape(-1)[targets].to(dtype),
+    )
     emotion, arousal, valence = _terms(
         output.logits, output.arousal, output.valence, truth, targets, num_targets, config
     )
@@ -535,11 +541,11 @@ def _terms(
     num_targets: torch.Tensor | float,
     config: MateConfig,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Emotion, arousal and valence losses summed over the `targets` (a flat boolean mask over B · T) and divided
-    by `num_targets`."""
-    labels, arousal_labels, valence_labels = truth
+    """Emotion, arousal and valence losses of the predictions at the `targets` (a flat boolean mask over B · T),
+    summed and divided by `num_targets`; `truth` holds the targets' votes `(n, num_labels)`, arousal and valence
+    `(n,)`."""
+    votes, true_arousal, true_valence = truth
     logits = logits.reshape(-1, logits.shape[-1])[targets]
-    votes = labels.reshape(-1, labels.shape[-1])[targets].to(logits.dtype)
     if config.loss_type == "kl":
         emotion = F.kl_div(logits.log_softmax(-1), votes, reduction="sum")
     else:
@@ -549,12 +555,8 @@ def _terms(
         probs = logits.softmax(-1).clamp(1e-7, 1.0 - 1e-7)
         emotion = F.binary_cross_entropy(probs, votes, weight=weights.expand_as(probs), reduction="sum")
         emotion = emotion / probs.shape[-1]
-    arousal = F.mse_loss(
-        arousal.reshape(-1)[targets], arousal_labels.reshape(-1)[targets].to(logits.dtype), reduction="sum"
-    )
-    valence = F.mse_loss(
-        valence.reshape(-1)[targets], valence_labels.reshape(-1)[targets].to(logits.dtype), reduction="sum"
-    )
+    arousal = F.mse_loss(arousal.reshape(-1)[targets], true_arousal, reduction="sum")
+    valence = F.mse_loss(valence.reshape(-1)[targets], true_valence, reduction="sum")
     return emotion / num_targets, arousal / num_targets, valence / num_targets
 
 
