@@ -8,32 +8,39 @@ from transformers.configuration_utils import SubConfigSpec
 # The reference implementation's class order; checkpoints and published numbers depend on it.
 EMOTION_LABELS = ("disgust", "angry", "sad", "fear", "surprise", "neutral", "happy")
 
-# KR-BERT (`snunlp/KR-BERT-char16424`) is a character-level BERT-base; the default text encoder
-# is shaped like it so its pretrained weights load into a default model.
-KR_BERT_NAME = "snunlp/KR-BERT-char16424"
-KR_BERT_SHAPE = {
-    "vocab_size": 16424,
+# The authors' text encoder: KoBERT (SKT), a BERT-base with a SentencePiece vocabulary of 8,002. The default text
+# encoder is shaped like it, so its pretrained weights load into a default model.
+KOBERT_NAME = "skt/kobert-base-v1"
+KOBERT_SHAPE = {
+    "vocab_size": 8002,
     "hidden_size": 768,
     "num_hidden_layers": 12,
     "num_attention_heads": 12,
     "intermediate_size": 3072,
     "max_position_embeddings": 512,
 }
+# KR-BERT, the encoder the slides cite: a character-level BERT-base (vocabulary 16,424); an option.
+KR_BERT_NAME = "snunlp/KR-BERT-char16424"
 
 INPUT_MODALITIES = ("audio+text", "audio", "text")
+AUDIO_ENCODERS = ("window_channels", "per_utterance")
+AUDIO_INPUT_NORMS = ("standardize", "batch_norm")
+# What a folder saved before `audio_encoder` and `audio_input_norm` existed was built with.
+AUDIO_SETTINGS_BEFORE_ENCODER_MODES = {"audio_encoder": "per_utterance", "audio_input_norm": "batch_norm"}
 
 
 class MateConfig(PreTrainedConfig):
     r"""
-    Configuration of a [`MateModel`]. The defaults reproduce the published MATE (SPEC §1): a 10 s
-    log-mel clip through a 4-block 2D CNN (816 features), a KR-BERT sentence embedding (768), their
-    concatenation (1584) per utterance, a 4 × 512 LSTM over windows of 8 consecutive utterances, a
-    7-way emotion head and an arousal/valence head.
+    Configuration of a [`MateModel`]. The defaults are the authors' model (SPEC §1): each utterance's 10 s log-mel
+    is standardised on its own; the 8 spectrograms of a window (the target and its 7 predecessors) are the 8 input
+    channels of a 4-block 2D CNN whose 8 output channels are the window positions' audio features (816 each); a
+    KoBERT sentence embedding (768) is concatenated to each (1584); a 4 × 512 LSTM reads the window; a 7-way emotion
+    head and an arousal/valence head follow. 31,424,377 parameters outside the text encoder.
 
     Args:
         text_config (`dict` or `PreTrainedConfig`, *optional*):
-            Configuration of the BERT-family text encoder. Defaults to a BERT shaped like KR-BERT
-            (vocab 16424, hidden 768, 12 layers, 12 heads).
+            Configuration of the BERT-family text encoder. Defaults to a BERT shaped like KoBERT
+            (vocab 8002, hidden 768, 12 layers, 12 heads).
         sampling_rate (`int`, defaults to 16000): Rate (Hz) all audio is resampled to.
         max_duration (`float`, defaults to 10.0): Seconds of audio per utterance (crop or zero-pad).
         n_fft (`int`, defaults to 2048): FFT size of the mel spectrogram.
@@ -41,7 +48,17 @@ class MateConfig(PreTrainedConfig):
         f_min (`float`, defaults to 30.0): Lowest mel filter frequency (Hz).
         f_max (`float`, defaults to 8000.0): Highest mel filter frequency (Hz).
         n_mels (`int`, defaults to 229): Number of mel bands.
-        audio_conv_channels (`list[int]`, defaults to `[32, 48, 32, 1]`): Output channels of the 4 conv blocks.
+        audio_encoder (`str`, defaults to `"window_channels"`): `"window_channels"`, the paper's: a window's
+            `context_window` spectrograms are the input channels of the convolutions, and the last conv block has
+            `context_window × audio_conv_channels[-1]` output channels, group i being window position i's audio
+            features (so they mix the window's utterances; slots before the dialogue's start are zero inputs).
+            `"per_utterance"`: each utterance alone through the blocks with one input channel, encoded once per
+            forward, windows sliced from the sequence of utterance embeddings (not the paper's network).
+        audio_input_norm (`str`, defaults to `"standardize"`): `"standardize"`, the paper's: each utterance's
+            log-mel becomes `(x − mean) / sqrt(var + 1e-5)` over its whole spectrogram (biased variance, no
+            parameters). `"batch_norm"`: a learned `BatchNorm2d(1)` over the batch's utterances.
+        audio_conv_channels (`list[int]`, defaults to `[32, 48, 32, 1]`): Output channels of the 4 conv blocks; the
+            last is per utterance (per window position with `audio_encoder="window_channels"`).
         audio_conv_kernel_sizes (`list[int]`, defaults to `[3, 3, 5, 7]`): Square kernel size of each block.
         audio_conv_pooling (`list[bool]`, defaults to `[False, True, True, True]`): Whether a block ends in a
             2 × 2 max-pool.
@@ -62,23 +79,26 @@ class MateConfig(PreTrainedConfig):
         affective_regressor_sizes (`list[int]`, defaults to `[128, 32]`): Hidden sizes of the arousal and valence MLPs.
         concat_emotion (`bool`, defaults to `True`): Feed the 7 emotion probabilities to the affective regressors.
         loss_type (`str`, defaults to `"kl"`): `"kl"` (KL divergence to the vote distribution) or
-            `"class_balanced"` (class-balanced BCE, for the `neutral`-dominated imbalance).
+            `"class_balanced"` (the authors' class-balanced BCE, for the `neutral`-dominated imbalance).
         loss_lambda (`float`, defaults to 0.66): Weight λ of the emotion term; the arousal and valence MSEs share 1 − λ.
-        class_balanced_beta (`float`, defaults to 0.99): β of the class-balanced weights `(1 − β) / (1 − β^n)`.
-        emotion_class_counts (`list[int]`, *optional*): Training samples per class, counted from the training
-            split; required by the class-balanced loss.
+        class_balanced_beta (`float`, defaults to 0.99): β of the class-balanced weights `(1 − β) / (1 − β^n)`,
+            with `n = int(count / smallest count)` (see `class_balanced_weights`).
+        emotion_class_counts (`list[int]`, *optional*): Training targets whose majority label set contains each
+            class (a tie counts for every tied class), counted from the training split; required by the
+            class-balanced loss.
         unimodal_loss_weight (`float`, defaults to 0.0): Weight `w` of auxiliary per-modality losses. When `w > 0`, a
             linear head on each used modality's embedding of an utterance alone (no context) predicts that
             utterance's emotion, arousal and valence, and the training loss adds `w` times each head's MATE
             objective, so each encoder learns from its own modality even when the other (or the context) fits the
             training set alone. Predictions still come from the main heads. Not in the paper; 0 is the published
-            model.
+            model. Needs `audio_encoder="per_utterance"`: the window encoder has no audio embedding of one utterance
+            alone.
         initializer_range (`float`, defaults to 0.02): Standard deviation of the linear layers' initial weights.
     """
 
     model_type = "mate"
     sub_configs_defaults = {
-        "text_config": SubConfigSpec(config_class=AutoConfig, model_type="bert", init_kwargs=KR_BERT_SHAPE),
+        "text_config": SubConfigSpec(config_class=AutoConfig, model_type="bert", init_kwargs=KOBERT_SHAPE),
     }
 
     text_config: dict | PreTrainedConfig | None = None
@@ -89,6 +109,8 @@ class MateConfig(PreTrainedConfig):
     f_min: float = 30.0
     f_max: float = 8000.0
     n_mels: int = 229
+    audio_encoder: Literal["window_channels", "per_utterance"] = "window_channels"
+    audio_input_norm: Literal["standardize", "batch_norm"] = "standardize"
     audio_conv_channels: list[int] | tuple[int, ...] = (32, 48, 32, 1)
     audio_conv_kernel_sizes: list[int] | tuple[int, ...] = (3, 3, 5, 7)
     audio_conv_pooling: list[bool] | tuple[bool, ...] = (False, True, True, True)
@@ -118,6 +140,15 @@ class MateConfig(PreTrainedConfig):
         super().__post_init__(**kwargs)
         self._check_consistency()
 
+    @classmethod
+    def from_dict(cls, config_dict: dict, **kwargs):
+        """`PreTrainedConfig.from_dict`; a saved config without `audio_encoder` (written before it existed) gets the
+        per-utterance encoder and learned input BatchNorm it was built with, so old folders predict as before."""
+        saved_before_encoder_modes = "transformers_version" in config_dict and "audio_encoder" not in config_dict
+        if saved_before_encoder_modes:
+            config_dict = {**AUDIO_SETTINGS_BEFORE_ENCODER_MODES, **config_dict}
+        return super().from_dict(config_dict, **kwargs)
+
     def _check_consistency(self) -> None:
         blocks = (self.audio_conv_channels, self.audio_conv_kernel_sizes, self.audio_conv_pooling)
         if len({len(values) for values in blocks}) != 1:
@@ -127,6 +158,17 @@ class MateConfig(PreTrainedConfig):
             )
         if len(self.audio_embedding_grid) != 2:
             raise ValueError(f"audio_embedding_grid must be (mel, time); got {self.audio_embedding_grid}")
+        if self.audio_encoder not in AUDIO_ENCODERS:
+            raise ValueError(f"audio_encoder must be one of {AUDIO_ENCODERS}; got {self.audio_encoder!r}")
+        if self.audio_input_norm not in AUDIO_INPUT_NORMS:
+            raise ValueError(f"audio_input_norm must be one of {AUDIO_INPUT_NORMS}; got {self.audio_input_norm!r}")
+        if self.unimodal_loss_weight > 0 and self.audio_encoder != "per_utterance":
+            raise ValueError(
+                "unimodal_loss_weight > 0 needs audio_encoder='per_utterance': the window encoder has no audio "
+                "embedding of one utterance alone"
+            )
+        if not 0.0 < self.class_balanced_beta < 1.0:
+            raise ValueError(f"class_balanced_beta must lie in (0, 1); got {self.class_balanced_beta}")
         if self.input_modalities not in INPUT_MODALITIES:
             raise ValueError(f"input_modalities must be one of {INPUT_MODALITIES}; got {self.input_modalities!r}")
         if not 0.0 <= self.loss_lambda <= 1.0:
@@ -143,7 +185,7 @@ class MateConfig(PreTrainedConfig):
 
     @property
     def audio_hidden_size(self) -> int:
-        """Size of one utterance's audio embedding (816 by default)."""
+        """Size of one utterance's (or window position's) audio features (816 by default)."""
         mel_cells, time_cells = self.audio_embedding_grid
         return self.audio_conv_channels[-1] * mel_cells * time_cells
 
@@ -169,4 +211,4 @@ class MateConfig(PreTrainedConfig):
         return {name: getattr(self, name) for name in names}
 
 
-__all__ = ["EMOTION_LABELS", "KR_BERT_NAME", "MateConfig"]
+__all__ = ["EMOTION_LABELS", "KOBERT_NAME", "KR_BERT_NAME", "MateConfig"]

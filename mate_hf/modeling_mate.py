@@ -17,8 +17,11 @@ from .configuration_mate import MateConfig
 # Must equal the feature extractor's padding value: padding a spectrogram with it is the same as
 # having zero-padded the waveform further.
 SILENCE_DB = -100.0
-# Utterances the audio encoder runs at once in eval mode: a 10 s clip's conv activations take about 40 MB.
+# Inputs (utterances or windows) the audio encoder runs at once in eval mode: a 10 s clip's conv activations take
+# about 40 MB, a window's about 80 MB.
 AUDIO_EVAL_CHUNK = 16
+# ε of the per-utterance standardisation, BatchNorm's default, as in the authors' code.
+STANDARDIZE_EPS = 1e-5
 
 
 @dataclass
@@ -80,39 +83,58 @@ class MateConvBlock(nn.Module):
 
 
 class MateAudioEncoder(nn.Module):
-    """Log-mel spectrogram → audio embedding.
+    """Log-mel spectrograms → audio features: input normalisation, 4 conv blocks, an adaptive max-pool to
+    `audio_embedding_grid`.
 
-    `(N, n_mels, frames)` → BatchNorm2d(1) → 4 conv blocks → adaptive max-pool to
-    `audio_embedding_grid` → `(N, audio_hidden_size)` (N, 816 by default). A 10 s clip (229 × 313)
-    already lands on the 24 × 34 grid; other sizes are pooled onto it, and inputs too small for the
-    convolutions are padded with silence first.
+    With `audio_encoder="window_channels"` (the paper's) the convolutions read a window's W = `context_window`
+    spectrograms as W input channels, and their `W × audio_conv_channels[-1]` output channels come in W groups,
+    group i being window position i's features. With `"per_utterance"` they read one spectrogram (W = 1).
+    Gives `(M, W, audio_hidden_size)` for M inputs (816 features per position by default). A 10 s clip (229 × 313)
+    lands on the 24 × 34 grid exactly; other sizes are pooled onto it, and inputs too small for the convolutions
+    are padded with silence before normalisation.
     """
 
     def __init__(self, config: MateConfig):
         super().__init__()
-        self.input_norm = nn.BatchNorm2d(1)
-        in_channels = [1, *config.audio_conv_channels[:-1]]
+        # Absent in "standardize" mode, which has no parameters: state dicts then hold no `input_norm` entries.
+        self.input_norm = nn.BatchNorm2d(1) if config.audio_input_norm == "batch_norm" else None
+        self.positions = config.context_window if config.audio_encoder == "window_channels" else 1
+        *hidden, per_position = config.audio_conv_channels
+        in_channels = [self.positions, *hidden]
+        out_channels = [*hidden, self.positions * per_position]
         self.blocks = nn.ModuleList(
             MateConvBlock(c_in, c_out, kernel, pool)
             for c_in, c_out, kernel, pool in zip(
-                in_channels, config.audio_conv_channels, config.audio_conv_kernel_sizes, config.audio_conv_pooling
+                in_channels, out_channels, config.audio_conv_kernel_sizes, config.audio_conv_pooling
             )
         )
         self.grid_pool = nn.AdaptiveMaxPool2d(tuple(config.audio_embedding_grid))
         self.min_input_size = _min_input_size(config)
 
-    def forward(self, input_features: torch.Tensor) -> torch.Tensor:
-        if self.training:  # batch statistics: the whole batch at once
-            return self._encode(input_features)
-        # Running statistics make utterances independent: a few at a time keeps peak memory flat in dialogue length.
-        return torch.cat([self._encode(chunk) for chunk in input_features.split(AUDIO_EVAL_CHUNK)])
+    def normalize(self, features: torch.Tensor) -> torch.Tensor:
+        """`(N, n_mels, frames)` log-mels of N real utterances → their normalised spectrograms, padded to the
+        smallest size the convolutions accept."""
+        features = self._pad_to_min_size(features)
+        if self.input_norm is not None:
+            return self.input_norm(features.unsqueeze(1)).squeeze(1)
+        return standardize(features)
 
-    def _encode(self, input_features: torch.Tensor) -> torch.Tensor:
-        hidden = self.input_norm(self._pad_to_min_size(input_features).unsqueeze(1))
+    def forward(self, features: torch.Tensor, inputs: torch.Tensor) -> torch.Tensor:
+        """`features` `(N, n_mels, frames)`: log-mels of N real utterances; `inputs` `(M, W)`: for each of M encoder
+        inputs, the rows of `features` in its W channels (−1: an empty slot, all zeros after normalisation) →
+        `(M, W, audio_hidden_size)`."""
+        spectrograms = self.normalize(features)
+        if self.training:  # batch statistics: the whole batch at once
+            return self._encode(_take_rows(spectrograms, inputs))
+        # Running statistics make inputs independent: a few at a time keeps peak memory flat in dialogue length.
+        return torch.cat([self._encode(_take_rows(spectrograms, chunk)) for chunk in inputs.split(AUDIO_EVAL_CHUNK)])
+
+    def _encode(self, spectrograms: torch.Tensor) -> torch.Tensor:
+        hidden = spectrograms
         for block in self.blocks:
             # Channels-last: on CPU a 2 × 2 max-pool over NCHW is ~18× slower, as slow as the conv before it.
             hidden = block(hidden.contiguous(memory_format=torch.channels_last))
-        return self.grid_pool(hidden).flatten(1)
+        return self.grid_pool(hidden).reshape(len(spectrograms), self.positions, -1)
 
     def _pad_to_min_size(self, features: torch.Tensor) -> torch.Tensor:
         missing_mels = max(0, self.min_input_size - features.shape[-2])
@@ -120,6 +142,15 @@ class MateAudioEncoder(nn.Module):
         if missing_mels or missing_frames:
             features = F.pad(features, (0, missing_frames, 0, missing_mels), value=SILENCE_DB)
         return features
+
+
+def standardize(features: torch.Tensor) -> torch.Tensor:
+    """Each `(n_mels, frames)` spectrogram of `(N, n_mels, frames)` to zero mean and unit variance over all its cells
+    (biased variance, ε = 1e-5): what the authors' untrained `BatchNorm2d(1)`, run in training mode on one utterance
+    at a time, computed."""
+    mean = features.mean(dim=(-2, -1), keepdim=True)
+    variance = features.var(dim=(-2, -1), keepdim=True, correction=0)
+    return (features - mean) * torch.rsqrt(variance + STANDARDIZE_EPS)
 
 
 def _min_input_size(config: MateConfig) -> int:
@@ -207,16 +238,13 @@ class MateUnimodalHeads(nn.Module):
 
 
 class MateDialogueEncoder(nn.Module):
-    """Utterance embeddings of whole dialogues → one dialogue feature per target utterance.
+    """Windows of utterance embeddings → one dialogue feature per target utterance.
 
-    The window of utterance t holds utterances t − W + 1 … t (W = `context_window`), with zero
-    vectors before the dialogue's start. Windows are slices of the once-computed embedding
-    sequence, so every utterance is encoded once however many windows it appears in.
+    `(N, W, utterance_hidden_size)` → LSTM → its W outputs flattened: `(N, W · lstm_hidden_size · directions)`.
     """
 
     def __init__(self, config: MateConfig):
         super().__init__()
-        self.context_window = config.context_window
         self.lstm = nn.LSTM(
             input_size=config.utterance_hidden_size,
             hidden_size=config.lstm_hidden_size,
@@ -226,13 +254,8 @@ class MateDialogueEncoder(nn.Module):
             batch_first=True,
         )
 
-    def forward(self, sequence: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-        """`sequence` `(B, T, D)`, `targets` flat indices into B·T of shape `(N,)` → `(N, W · H · directions)`."""
-        batch, length, width = sequence.shape
-        padded = F.pad(sequence, (0, 0, self.context_window - 1, 0))
-        windows = padded.unfold(1, self.context_window, 1).transpose(2, 3)  # (B, T, W, D), a view
-        selected = windows.reshape(batch * length, self.context_window, width)[targets]
-        outputs, _ = self.lstm(selected)
+    def forward(self, windows: torch.Tensor) -> torch.Tensor:
+        outputs, _ = self.lstm(windows)
         return outputs.flatten(1)
 
 
@@ -282,14 +305,16 @@ class MatePreTrainedModel(PreTrainedModel):
 
 class MateModel(MatePreTrainedModel):
     r"""
-    MATE for emotion recognition in conversation: per utterance an audio embedding (log-mel → 2D
-    CNN, 816) and a text embedding (BERT, mean-pooled, 768) are concatenated (1584); an LSTM reads
-    the window of the `context_window` utterances ending at each utterance; an emotion head gives 7
-    logits and an affective head gives arousal and valence in [1, 5].
+    MATE for emotion recognition in conversation. Each target utterance is read with the `context_window` − 1
+    utterances before it (zeros before the dialogue's start): per window position, audio features (816) and a
+    text embedding (BERT, mean-pooled, 768) are concatenated (1584); an LSTM reads the window; an emotion head
+    gives 7 logits and an affective head arousal and valence in [1, 5].
 
-    Each real utterance goes through the encoders exactly once per forward; padded utterance slots
-    never reach an encoder or a BatchNorm, so a dialogue's predictions do not depend on the batch
-    it is padded into (in eval mode).
+    The audio features come from the window's spectrograms as the input channels of one CNN pass per target
+    (`audio_encoder="window_channels"`, the paper's), or from each utterance encoded once on its own
+    (`"per_utterance"`). Either way each target's window is computed once per forward, an utterance that is only
+    context (`target_mask` 0) costs no window, and padded utterance slots never reach an encoder or a BatchNorm, so
+    a dialogue's predictions do not depend on the batch it is padded into (in eval mode).
     """
 
     def __init__(self, config: MateConfig):
@@ -347,50 +372,66 @@ class MateModel(MatePreTrainedModel):
     ) -> MateOutput:
         r"""
         Args:
-            input_features (`(B, T, n_mels, frames)`): log-mel spectrograms from [`MateFeatureExtractor`].
-            input_ids, attention_mask, token_type_ids (`(B, T, L)`): tokenized transcripts.
-            text_embeds (`(B, T, text_hidden_size)`): precomputed sentence embeddings, instead of `input_ids`.
-            utterance_mask (`(B, T)`): 1 for real utterances, 0 for padded slots. Defaults to all ones.
-            labels (`(B, T, num_labels)`): target emotion distributions (evaluator votes / evaluators).
-            arousal_labels, valence_labels (`(B, T)`): target arousal and valence (1–5).
-            target_mask (`(B, T)`): utterances that count in the loss; defaults to `utterance_mask`. Context-only
-                utterances (earlier turns carried along to fill a window) are real but not targets.
+            input_features (`torch.FloatTensor` of shape `(B, T, n_mels, frames)`): log-mel spectrograms from
+                [`MateFeatureExtractor`].
+            input_ids, attention_mask, token_type_ids (`torch.LongTensor` of shape `(B, T, L)`): tokenized transcripts.
+            text_embeds (`torch.FloatTensor` of shape `(B, T, text_hidden_size)`): precomputed sentence embeddings,
+                instead of `input_ids`.
+            utterance_mask (`torch.LongTensor` of shape `(B, T)`): 1 for real utterances, 0 for padded slots.
+                Defaults to all ones.
+            labels (`torch.FloatTensor` of shape `(B, T, num_labels)`): target emotion distributions (evaluator
+                votes / evaluators).
+            arousal_labels, valence_labels (`torch.FloatTensor` of shape `(B, T)`): target arousal and valence (1–5).
+            target_mask (`torch.LongTensor` of shape `(B, T)`): the utterances to predict (and, with targets, that
+                count in the loss); defaults to `utterance_mask`. Context-only utterances (earlier turns carried
+                along to fill a window) are real but not targets: they are read in windows and get no prediction.
 
         Returns:
             [`MateOutput`] with `logits`/`emotion_probs` `(B, T, num_labels)`, `arousal`/`valence` `(B, T)`,
-            `dialogue_features` `(B, T, dialogue_hidden_size)` and, when targets are given, the loss.
+            `dialogue_features` `(B, T, dialogue_hidden_size)` (zeros where no prediction was made) and, when
+            targets are given, the loss.
         """
         batch, length = self._batch_shape(input_features, input_ids, text_embeds)
         device = self.dialogue_encoder.lstm.weight_ih_l0.device
         if utterance_mask is None:
             utterance_mask = torch.ones(batch, length, dtype=torch.long, device=device)
-        valid = utterance_mask.reshape(-1).bool().nonzero().squeeze(1)  # flat indices of real utterances
+        present = utterance_mask.reshape(-1).bool()
+        valid = present.nonzero().squeeze(1)  # flat indices of the real utterances
         if valid.numel() == 0:
             raise ValueError("utterance_mask marks no utterance as present")
+        if target_mask is not None:
+            present = present & (target_mask.reshape(-1) > 0)
+        targets = present.nonzero().squeeze(1)  # flat indices of the utterances to predict
+        if targets.numel() == 0:
+            raise ValueError("target_mask marks no present utterance as a target")
 
-        utterances = self._embed_utterances(
-            valid, input_features, input_ids, attention_mask, token_type_ids, text_embeds
+        windows = _window_rows(utterance_mask, valid, targets, self.config.context_window)
+        fused = torch.cat(
+            [
+                self._audio_windows(valid, windows, input_features),
+                self._text_windows(valid, windows, input_ids, attention_mask, token_type_ids, text_embeds),
+            ],
+            dim=-1,
         )
-        sequence = utterances.new_zeros(batch * length, utterances.shape[-1]).index_copy(0, valid, utterances)
-        dialogue_features = self.dialogue_encoder(sequence.view(batch, length, -1), valid)
+        dialogue_features = self.dialogue_encoder(fused)
 
         logits, probs, arousal, valence = self.apply_heads(dialogue_features)
         output = MateOutput(
-            logits=_scatter(logits, valid, batch, length),
-            emotion_probs=_scatter(probs, valid, batch, length),
-            arousal=_scatter(arousal, valid, batch, length),
-            valence=_scatter(valence, valid, batch, length),
-            dialogue_features=_scatter(dialogue_features, valid, batch, length),
+            logits=_scatter(logits, targets, batch, length),
+            emotion_probs=_scatter(probs, targets, batch, length),
+            arousal=_scatter(arousal, targets, batch, length),
+            valence=_scatter(valence, targets, batch, length),
+            dialogue_features=_scatter(dialogue_features, targets, batch, length),
         )
         if self.unimodal_heads is not None:
-            unimodal = self.unimodal_heads(utterances)
+            # A window's last position is its target's own utterance embedding (per-utterance encoder).
+            unimodal = self.unimodal_heads(fused[:, -1])
             output.unimodal_logits, output.unimodal_arousal, output.unimodal_valence = (
-                _scatter(values, valid, batch, length) for values in unimodal
+                _scatter(values, targets, batch, length) for values in unimodal
             )
         if labels is not None:
-            targets = utterance_mask if target_mask is None else target_mask * utterance_mask
             output.loss, output.loss_emotion, output.loss_arousal, output.loss_valence = mate_loss(
-                output, labels, arousal_labels, valence_labels, targets, self.config
+                output, labels, arousal_labels, valence_labels, present.view(batch, length), self.config
             )
         return output
 
@@ -413,33 +454,36 @@ class MateModel(MatePreTrainedModel):
                 return tensor.shape[0], tensor.shape[1]
         raise ValueError("MATE needs input_features, input_ids or text_embeds")
 
-    def _embed_utterances(
-        self, valid, input_features, input_ids, attention_mask, token_type_ids, text_embeds
-    ) -> torch.Tensor:
-        """Encode each real utterance once → `(N, utterance_hidden_size)`; a disabled modality is zeros."""
-        parts = []
-        if self.uses_audio:
-            if input_features is None:
-                raise ValueError(f"input_modalities={self.config.input_modalities!r} needs input_features")
-            parts.append(self.audio_encoder(_gather(input_features, valid)))
-        else:
-            parts.append(self._zeros(valid, self.config.audio_hidden_size))
-        if not self.uses_text:
-            parts.append(self._zeros(valid, self.config.text_hidden_size))
-        elif text_embeds is not None:
-            parts.append(_gather(text_embeds, valid))
-        elif input_ids is not None:
-            if attention_mask is None:
-                attention_mask = torch.ones_like(input_ids)
-            token_types = None if token_type_ids is None else _gather(token_type_ids, valid)
-            parts.append(self.text_encoder(_gather(input_ids, valid), _gather(attention_mask, valid), token_types))
-        else:
-            raise ValueError(f"input_modalities={self.config.input_modalities!r} needs input_ids or text_embeds")
-        return torch.cat(parts, dim=-1)
+    def _audio_windows(self, valid: torch.Tensor, windows: torch.Tensor, input_features) -> torch.Tensor:
+        """Audio features of each target's window, `(N, W, audio_hidden_size)`; zeros without the audio modality."""
+        if not self.uses_audio:
+            return self._zeros(windows, self.config.audio_hidden_size)
+        if input_features is None:
+            raise ValueError(f"input_modalities={self.config.input_modalities!r} needs input_features")
+        features = _gather(input_features, valid)
+        if self.audio_encoder.positions > 1:  # the window's spectrograms are one input's channels
+            return self.audio_encoder(features, windows)
+        each_once = torch.arange(len(valid), device=valid.device).unsqueeze(1)
+        return _take_rows(self.audio_encoder(features, each_once).squeeze(1), windows)
 
-    def _zeros(self, valid: torch.Tensor, size: int) -> torch.Tensor:
+    def _text_windows(self, valid, windows, input_ids, attention_mask, token_type_ids, text_embeds) -> torch.Tensor:
+        """Sentence embeddings of each target's window, `(N, W, text_hidden_size)`, each utterance encoded once;
+        zeros without the text modality."""
+        if not self.uses_text:
+            return self._zeros(windows, self.config.text_hidden_size)
+        if text_embeds is not None:
+            return _take_rows(_gather(text_embeds, valid), windows)
+        if input_ids is None:
+            raise ValueError(f"input_modalities={self.config.input_modalities!r} needs input_ids or text_embeds")
+        if attention_mask is None:
+            attention_mask = torch.ones_like(input_ids)
+        token_types = None if token_type_ids is None else _gather(token_type_ids, valid)
+        embeds = self.text_encoder(_gather(input_ids, valid), _gather(attention_mask, valid), token_types)
+        return _take_rows(embeds, windows)
+
+    def _zeros(self, windows: torch.Tensor, size: int) -> torch.Tensor:
         weight = self.dialogue_encoder.lstm.weight_ih_l0
-        return weight.new_zeros(valid.numel(), size)
+        return weight.new_zeros(*windows.shape, size)
 
     @torch.no_grad()
     def embed_text(
@@ -458,18 +502,51 @@ def _gather(tensor: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
     return tensor.reshape(-1, *tensor.shape[2:])[valid]
 
 
-def _scatter(values: torch.Tensor, valid: torch.Tensor, batch: int, length: int) -> torch.Tensor:
-    """`(N, ...)` → `(B, T, ...)` with zeros at padded slots."""
+def _scatter(values: torch.Tensor, rows: torch.Tensor, batch: int, length: int) -> torch.Tensor:
+    """`(N, ...)` values of the flat slots `rows` → `(B, T, ...)` with zeros elsewhere."""
     full = values.new_zeros(batch * length, *values.shape[1:])
-    return full.index_copy(0, valid, values).view(batch, length, *values.shape[1:])
+    return full.index_copy(0, rows, values).view(batch, length, *values.shape[1:])
+
+
+def _window_rows(utterance_mask: torch.Tensor, valid: torch.Tensor, targets: torch.Tensor, window: int) -> torch.Tensor:
+    """`(N, window)`: for each target (a flat index into B · T), the rows in `valid` of the utterances of its window,
+    oldest first and the target last; −1 for a slot before the dialogue's start or at a padded position."""
+    length = utterance_mask.shape[1]
+    row_of_slot = torch.full((utterance_mask.numel(),), -1, dtype=torch.long, device=valid.device)
+    row_of_slot[valid] = torch.arange(len(valid), device=valid.device)
+    offsets = torch.arange(1 - window, 1, device=valid.device)
+    before_start = (targets % length).unsqueeze(1) + offsets < 0
+    rows = row_of_slot[(targets.unsqueeze(1) + offsets).clamp(min=0)]
+    return rows.masked_fill(before_start, -1)
+
+
+def _take_rows(table: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
+    """`table[rows]` for `table` `(N, ...)` and `rows` `(M, W)`, with zeros where a row is −1 → `(M, W, ...)`."""
+    return torch.cat([table.new_zeros(1, *table.shape[1:]), table])[rows + 1]
 
 
 def class_balanced_weights(class_counts, beta: float) -> torch.Tensor:
-    """Per-class weights ∝ (1 − β) / (1 − β^n_j) (Cui et al., 2019), normalised to sum to the number of
-    classes so the emotion term keeps the scale λ was tuned for. A class with no sample gets weight 0."""
+    """The authors' class-balanced weights (their `CBDoRaeMiSoLoss`): `w_j = (1 − β) / (1 − β^n_j)` with
+    `n_j = int(count_j / min_k count_k)`, the class's count over the rarest class's, truncated; not normalised.
+
+    With raw counts for `n_j` instead, β = 0.9 would give every KEMDy19 class a weight of 1.0 (no balancing). A
+    class absent from the training targets (count 0) would divide by zero in their formula: here it gets weight 0
+    (its BCE term is dropped) and the minimum is taken over the classes present.
+
+    Args:
+        class_counts: per class, the training targets whose majority label set contains it.
+        beta: β in (0, 1).
+
+    Returns:
+        `torch.FloatTensor` of shape `(num_classes,)`.
+    """
     counts = torch.as_tensor(class_counts, dtype=torch.float64)
-    weights = torch.where(counts > 0, (1.0 - beta) / (1.0 - beta**counts), torch.zeros_like(counts))
-    return (weights * len(counts) / weights.sum()).float()
+    present = counts > 0
+    if not present.any():
+        raise ValueError(f"class-balanced weights need at least one class with training targets; got {class_counts}")
+    ratios = torch.floor(counts / counts[present].min())
+    weights = torch.where(present, (1.0 - beta) / (1.0 - beta ** ratios.clamp(min=1.0)), torch.zeros_like(counts))
+    return weights.float()
 
 
 def mate_loss(
@@ -552,7 +629,8 @@ def _terms(
         if config.emotion_class_counts is None:
             raise ValueError("loss_type='class_balanced' needs config.emotion_class_counts (from the training split)")
         weights = class_balanced_weights(config.emotion_class_counts, config.class_balanced_beta).to(logits.device)
-        probs = logits.softmax(-1).clamp(1e-7, 1.0 - 1e-7)
+        # As nn.BCELoss over softmax probabilities (the authors'): its log is floored at −100, no clamping needed.
+        probs = logits.softmax(-1)
         emotion = F.binary_cross_entropy(probs, votes, weight=weights.expand_as(probs), reduction="sum")
         emotion = emotion / probs.shape[-1]
     arousal = F.mse_loss(arousal.reshape(-1)[targets], true_arousal, reduction="sum")

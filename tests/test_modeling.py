@@ -1,12 +1,16 @@
 """MateModel: sizes, shapes, batching invariance, encode-once, gradients, loss."""
 
+import json
+from pathlib import Path
+
 import pytest
 import torch
+from safetensors.torch import load_file
 from torch import nn
-from transformers import BertConfig, BertModel
+from transformers import AutoModel, BertConfig, BertModel
 
 from mate_hf import MateConfig, MateModel
-from mate_hf.modeling_mate import AUDIO_EVAL_CHUNK, MateAudioEncoder, class_balanced_weights
+from mate_hf.modeling_mate import AUDIO_EVAL_CHUNK, MateAudioEncoder, class_balanced_weights, standardize
 
 from .conftest import tiny_config
 
@@ -32,31 +36,51 @@ def _lstm(n_in: int, hidden: int, layers: int) -> int:
     return total
 
 
-def test_default_parameter_count_matches_spec_arithmetic():
-    model = MateModel(MateConfig())
-    # SPEC §1: input BN(1), convs 1→32 k3, 32→48 k3, 48→32 k5, 32→1 k7 (no bias) each with a BN.
-    audio = 2 + (1 * 32 * 9 + 64) + (32 * 48 * 9 + 96) + (48 * 32 * 25 + 64) + (32 * 1 * 49 + 2)
+def _non_text_parameters(model: MateModel) -> int:
+    text = sum(p.numel() for p in model.text_encoder.parameters())
+    return sum(p.numel() for p in model.parameters()) - text
+
+
+def _shared_parts() -> int:
+    """The LSTM (1584 → 4 × 512) and the heads, the same in both encoder modes."""
     lstm = _lstm(768 + 816, 512, 4)
     emotion = _mlp(8 * 512, [2048, 512, 256, 64], 7)
     affective = _mlp(8 * 512, [2048, 1024, 512], None)
     regressors = 2 * _mlp(512 + 7, [128, 32], 1)
-    expected = audio + lstm + emotion + affective + regressors
-    text = sum(p.numel() for p in model.text_encoder.parameters())
-    assert sum(p.numel() for p in model.parameters()) - text == expected == 31_411_373
+    return lstm + emotion + affective + regressors
+
+
+def test_default_parameter_count_is_the_authors_model():
+    model = MateModel(MateConfig())
+    # SPEC §1: convs 8→32 k3, 32→48 k3, 48→32 k5, 32→8 k7 (no bias), each with a BatchNorm; no input BatchNorm.
+    audio = (8 * 32 * 9 + 64) + (32 * 48 * 9 + 96) + (48 * 32 * 25 + 64) + (32 * 8 * 49 + 16)
+    count = _non_text_parameters(model)
+    print(f"MateConfig(): {count:,} parameters outside the text encoder")
+    assert count == audio + _shared_parts() == 31_424_377  # the count of the authors' DoRaeMiSol_lstm
     assert model.config.utterance_hidden_size == 1584
     assert model.config.dialogue_hidden_size == 4096
+    assert not any("input_norm" in name for name in model.state_dict())
 
 
-def test_default_model_output_shapes_for_full_size_clips():
-    model = MateModel(MateConfig()).eval()
+def test_per_utterance_encoder_with_input_batchnorm_keeps_its_parameter_count():
+    model = MateModel(MateConfig(audio_encoder="per_utterance", audio_input_norm="batch_norm"))
+    # Input BN(1), convs 1→32 k3, 32→48 k3, 48→32 k5, 32→1 k7, each with a BatchNorm.
+    audio = 2 + (1 * 32 * 9 + 64) + (32 * 48 * 9 + 96) + (48 * 32 * 25 + 64) + (32 * 1 * 49 + 2)
+    assert _non_text_parameters(model) == audio + _shared_parts() == 31_411_373
+
+
+@pytest.mark.parametrize("encoder", ["window_channels", "per_utterance"])
+def test_default_model_output_shapes_for_full_size_clips(encoder):
+    model = MateModel(MateConfig(audio_encoder=encoder)).eval()
     batch, length = 2, 3
     features = torch.randn(batch, length, 229, 313)
     embeds = torch.randn(batch, length, 768)
     mask = torch.tensor([[1, 1, 1], [1, 1, 0]])
     with torch.no_grad():
         out = model(input_features=features, text_embeds=embeds, utterance_mask=mask)
-        audio_embedding = model.audio_encoder(features[0])
-    assert audio_embedding.shape == (3, 816)
+        positions = model.audio_encoder.positions
+        audio = model.audio_encoder(features[0], torch.tensor([[-1] * (positions - 1) + [0]]))
+    assert audio.shape == (1, positions, 816)
     assert out.logits.shape == out.emotion_probs.shape == (batch, length, 7)
     assert out.arousal.shape == out.valence.shape == (batch, length)
     assert out.dialogue_features.shape == (batch, length, 4096)
@@ -64,7 +88,10 @@ def test_default_model_output_shapes_for_full_size_clips():
     assert torch.all(out.logits[1, 2] == 0)
 
 
-def test_single_utterance_dialogue(model, make_batch):
+@pytest.mark.parametrize("encoder", ["window_channels", "per_utterance"])
+def test_single_utterance_dialogue(config, make_batch, encoder):
+    config.audio_encoder = encoder
+    model = MateModel(config).eval()
     inputs = make_batch(1)
     with torch.no_grad():
         out = model(**inputs)
@@ -75,40 +102,88 @@ def test_single_utterance_dialogue(model, make_batch):
 
 def test_audio_encoder_lands_on_grid_for_any_clip_length():
     model = MateModel(MateConfig()).eval()
+    windows = torch.tensor([[-1, -1, -1, -1, -1, -1, 0, 1]])
     with torch.no_grad():
         for frames in (5, 44, 100, 313, 900):
-            assert model.audio_encoder(torch.randn(2, 229, frames)).shape == (2, 816)
+            assert model.audio_encoder(torch.randn(2, 229, frames), windows).shape == (1, 8, 816)
 
 
+def test_standardize_equals_a_fresh_batchnorm_in_training_mode_on_each_utterance():
+    """What the authors' Dataset did: a new BatchNorm2d(1), never trained, never in eval mode, one utterance at a
+    time."""
+    features = torch.randn(3, 64, 63) * 20 - 50
+    features[1, :, 40:] = -100.0  # padding frames count in the statistics
+    expected = torch.cat([nn.BatchNorm2d(1)(utterance[None, None])[0] for utterance in features])
+    assert (standardize(features) - expected).abs().max() < 1e-5
+
+
+@pytest.mark.parametrize("encoder", ["window_channels", "per_utterance"])
 @pytest.mark.parametrize("last_channels", [1, 3])
 @pytest.mark.parametrize("training", [False, True])
-def test_audio_encoder_equals_the_plain_nchw_stack(training, last_channels):
+def test_audio_encoder_equals_the_plain_nchw_stack(training, last_channels, encoder):
     """Channels-last activations and, in eval mode, BatchNorm folded into the convs and chunks of
-    AUDIO_EVAL_CHUNK utterances change only speed and memory: the reference is conv → BatchNorm → ReLU →
-    pool on contiguous NCHW tensors over the whole batch. A last conv of several channels gives channels × grid
-    features."""
-    config = tiny_config(audio_conv_channels=[4, 6, 4, last_channels])
-    encoder = MateAudioEncoder(config).train(training)
-    for norm in (block.norm for block in encoder.blocks):  # trained-looking statistics, so folding shows
+    AUDIO_EVAL_CHUNK inputs change only speed and memory: the reference is conv → BatchNorm → ReLU →
+    pool on contiguous NCHW tensors over the whole batch. A last conv of several channels per position gives
+    channels × grid features per position, position i's channels being the i-th group."""
+    config = tiny_config(audio_conv_channels=[4, 6, 4, last_channels], audio_encoder=encoder)
+    encoder_module = MateAudioEncoder(config).train(training)
+    for norm in (block.norm for block in encoder_module.blocks):  # trained-looking statistics, so folding shows
         norm.running_mean.normal_(0.0, 1.0)
         norm.running_var.uniform_(0.5, 2.0)
         nn.init.uniform_(norm.weight, 0.5, 1.5)
         nn.init.normal_(norm.bias)
     features = torch.randn(2 * AUDIO_EVAL_CHUNK + 3, 64, 63) * 20 - 50
+    positions = encoder_module.positions
+    generator = torch.Generator().manual_seed(0)
+    inputs = torch.randint(-1, len(features), (2 * AUDIO_EVAL_CHUNK + 5, positions), generator=generator)
+    inputs[:, -1] = torch.arange(len(inputs)) % len(features)  # a window's last slot is a real utterance
 
-    def plain(batch: torch.Tensor) -> torch.Tensor:
-        hidden = encoder.input_norm(batch.unsqueeze(1))
-        for block in encoder.blocks:
+    def plain(rows: torch.Tensor) -> torch.Tensor:
+        mean = features.mean(dim=(1, 2), keepdim=True)
+        variance = features.var(dim=(1, 2), keepdim=True, unbiased=False)
+        normalised = torch.cat([torch.zeros(1, 64, 63), (features - mean) / torch.sqrt(variance + 1e-5)])
+        hidden = normalised[rows + 1]
+        for block in encoder_module.blocks:
             hidden = block.pool(torch.relu(block.norm(block.conv(hidden.contiguous()))))
-        return encoder.grid_pool(hidden).flatten(1)
+        pooled = encoder_module.grid_pool(hidden)
+        return pooled.reshape(len(rows), positions, last_channels * 4 * 5)
 
     with torch.no_grad():
-        encoded = encoder(features)
-        assert encoded.shape == (len(features), config.audio_hidden_size) == (len(features), 4 * 5 * last_channels)
-        assert (encoded - plain(features)).abs().max() < 1e-4
+        encoded = encoder_module(features, inputs)
+        assert encoded.shape == (len(inputs), positions, config.audio_hidden_size)
+        assert config.audio_hidden_size == 4 * 5 * last_channels
+        assert (encoded - plain(inputs)).abs().max() < 1e-4
 
 
-def test_dialogue_alone_equals_dialogue_padded_in_batch(model, make_batch):
+def test_a_folder_saved_before_the_encoder_modes_predicts_as_before():
+    """A folder written before `audio_encoder` existed (tests/fixtures/mate_before_encoder_modes, made at commit
+    677f6bf with its outputs) loads as the per-utterance encoder with a learned input BatchNorm."""
+    folder = Path(__file__).parent / "fixtures" / "mate_before_encoder_modes"
+    assert "audio_encoder" not in json.loads((folder / "config.json").read_text())
+    model = AutoModel.from_pretrained(folder).eval()
+    assert (model.config.audio_encoder, model.config.audio_input_norm) == ("per_utterance", "batch_norm")
+    saved = load_file(folder / "inputs_and_outputs.safetensors")
+    with torch.no_grad():
+        out = model(
+            **{name: saved[name] for name in ("input_features", "input_ids", "attention_mask", "utterance_mask")}
+        )
+    for name in ("logits", "arousal", "valence"):
+        assert torch.equal(getattr(out, name), saved[name]), name
+
+
+ENCODERS = ["window_channels", "per_utterance"]
+
+
+@pytest.fixture(params=ENCODERS)
+def model_of_each_encoder(request, config):
+    """The tiny MATE with each audio encoder (eval mode)."""
+    config.audio_encoder = request.param
+    torch.manual_seed(0)
+    return MateModel(config).eval()
+
+
+def test_dialogue_alone_equals_dialogue_padded_in_batch(model_of_each_encoder, make_batch):
+    model = model_of_each_encoder
     alone = make_batch(3)
     batched = make_batch(3, 9, 5)
     with torch.no_grad():
@@ -119,7 +194,10 @@ def test_dialogue_alone_equals_dialogue_padded_in_batch(model, make_batch):
         assert difference < 1e-5, name
 
 
-def test_padded_slots_never_reach_encoders_or_batchnorm(model, make_batch):
+@pytest.mark.parametrize("input_norm", ["standardize", "batch_norm"])
+def test_padded_slots_never_reach_encoders_or_batchnorm(model_of_each_encoder, make_batch, input_norm):
+    model_of_each_encoder.config.audio_input_norm = input_norm
+    model = MateModel(model_of_each_encoder.config).eval()
     inputs = make_batch(2, 6)
     inputs["input_features"][0, 2:] = float("nan")  # padding slots filled with poison
     inputs["input_ids"][0, 2:] = 10**6  # out of vocabulary: an embedding lookup would fail
@@ -133,37 +211,98 @@ def test_padded_slots_never_reach_encoders_or_batchnorm(model, make_batch):
     assert torch.isfinite(out.logits).all()
 
 
-def test_each_utterance_is_encoded_once_per_forward(model, make_batch):
-    counts = {"audio": 0, "text": 0}
-    model.audio_encoder.register_forward_hook(
-        lambda _m, args, _o: counts.__setitem__("audio", counts["audio"] + args[0].shape[0])
-    )
-    model.text_encoder.register_forward_hook(
-        lambda _m, args, _o: counts.__setitem__("text", counts["text"] + args[0].shape[0])
-    )
+def _count_encoder_inputs(model: MateModel) -> dict[str, int]:
+    """Audio encoder inputs (utterances or windows), text encoder utterances and LSTM windows per forward."""
+    counts = {"audio": 0, "text": 0, "windows": 0}
+
+    def count(name: str, rows_argument: int):
+        def hook(_module, args, _output):
+            counts[name] += args[rows_argument].shape[0]
+
+        return hook
+
+    model.audio_encoder.register_forward_hook(count("audio", 1))  # (features, inputs): one per input
+    model.text_encoder.register_forward_hook(count("text", 0))
+    model.dialogue_encoder.register_forward_hook(count("windows", 0))
+    return counts
+
+
+@pytest.mark.parametrize("encoder, audio_inputs", [("window_channels", 16), ("per_utterance", 16)])
+def test_each_target_window_is_computed_once_per_forward(config, make_batch, encoder, audio_inputs):
+    config.audio_encoder = encoder
+    model = MateModel(config).eval()
+    counts = _count_encoder_inputs(model)
     inputs = make_batch(12, 4)  # longer than the 8-utterance window: 16 utterances, 16 windows
     with torch.no_grad():
         model(**inputs)
-    assert counts == {"audio": 16, "text": 16}
+    # window_channels: one CNN pass per target's window; per_utterance: one per utterance.
+    assert counts == {"audio": audio_inputs, "text": 16, "windows": 16}
 
 
-def test_windowed_lstm_equals_explicit_reencoding_of_each_window(model, make_batch):
-    """The reference approach: build each 8-utterance window separately (zeros before the start)."""
+@pytest.mark.parametrize("encoder, audio_inputs", [("window_channels", 5), ("per_utterance", 16)])
+def test_context_only_utterances_cost_no_window(config, make_batch, encoder, audio_inputs):
+    """Chunks carry earlier turns as context (`target_mask` 0): they are read in the targets' windows, encoded
+    once as utterances where the encoder works per utterance, and get no window or prediction of their own."""
+    config.audio_encoder = encoder
+    model = MateModel(config).eval()
+    inputs = make_batch(12, 4)
+    target_mask = torch.zeros_like(inputs["utterance_mask"])
+    target_mask[0, 9:] = 1
+    target_mask[1, 2:] = 1
+    counts = _count_encoder_inputs(model)
+    with torch.no_grad():
+        chunked = model(**inputs, target_mask=target_mask)
+        whole = model(**inputs)
+    assert counts["windows"] == 5 + 16 and counts["audio"] == audio_inputs + 16
+    keep = target_mask.bool()
+    assert (chunked.logits[keep] - whole.logits[keep]).abs().max() < 1e-5  # the same windows, the same predictions
+    assert torch.all(chunked.logits[~keep] == 0)
+
+
+def _padded_window(rows: torch.Tensor, window: int) -> torch.Tensor:
+    """`(T, ...)` → `(T, window, ...)`: each row with the `window` − 1 rows before it, zeros before the first."""
+    padded = torch.cat([rows.new_zeros(window - 1, *rows.shape[1:]), rows])
+    return torch.stack([padded[t : t + window] for t in range(len(rows))])
+
+
+def test_windowed_lstm_equals_explicit_reencoding_of_each_window(config, make_batch):
+    """Per-utterance encoder: the reference approach, each 8-utterance window built separately (zeros before the
+    start), gives what slicing the once-encoded sequence gives."""
+    config.audio_encoder = "per_utterance"
+    model = MateModel(config).eval()
     inputs = make_batch(11)
     with torch.no_grad():
         out = model(**inputs)
-        audio = model.audio_encoder(inputs["input_features"][0])
+        audio = model.audio_encoder(inputs["input_features"][0], torch.arange(11).unsqueeze(1)).squeeze(1)
         text = model.text_encoder(inputs["input_ids"][0], inputs["attention_mask"][0], inputs["token_type_ids"][0])
-        utterances = torch.cat([audio, text], -1)
-        window = model.config.context_window
-        padded = torch.cat([torch.zeros(window - 1, utterances.shape[1]), utterances])
-        windows = torch.stack([padded[t : t + window] for t in range(11)])
+        windows = _padded_window(torch.cat([audio, text], -1), model.config.context_window)
         lstm_out, _ = model.dialogue_encoder.lstm(windows)
         logits = model.emotion_head(lstm_out.flatten(1))
     assert (out.logits[0] - logits).abs().max() < 1e-5
 
 
-def test_prediction_depends_only_on_its_window(model, make_batch):
+def test_window_channel_encoder_reads_each_window_as_one_input(config, make_batch):
+    """Window channels: each target's 8 standardised spectrograms (zeros before the dialogue's start) are the 8
+    input channels of one CNN pass, whose 8 output channels are the positions' audio features."""
+    model = MateModel(config).eval()
+    inputs = make_batch(11)
+    features = inputs["input_features"][0]
+    with torch.no_grad():
+        out = model(**inputs)
+        spectrograms = _padded_window(standardize(features), 8)  # (11, 8, n_mels, frames)
+        hidden = spectrograms
+        for block in model.audio_encoder.blocks:
+            hidden = block.pool(torch.relu(block.norm(block.conv(hidden))))
+        audio = model.audio_encoder.grid_pool(hidden).flatten(2)  # (11, 8, features per position)
+        text = model.text_encoder(inputs["input_ids"][0], inputs["attention_mask"][0], inputs["token_type_ids"][0])
+        text_windows = _padded_window(text, 8)
+        lstm_out, _ = model.dialogue_encoder.lstm(torch.cat([audio, text_windows], -1))
+        logits = model.emotion_head(lstm_out.flatten(1))
+    assert (out.logits[0] - logits).abs().max() < 1e-5
+
+
+def test_prediction_depends_only_on_its_window(model_of_each_encoder, make_batch):
+    model = model_of_each_encoder
     inputs = make_batch(10)
     changed = {name: tensor.clone() for name, tensor in inputs.items()}
     changed["input_features"][0, 0] = torch.randn_like(changed["input_features"][0, 0]) * 30
@@ -222,7 +361,7 @@ def _hand_objective(logits, arousal, valence, targets, keep) -> tuple[torch.Tens
 @pytest.mark.parametrize("weight", [0.0, 0.5])
 def test_loss_matches_formula_and_ignores_non_targets(config, make_batch, weight):
     """The MATE objective written out; with `unimodal_loss_weight` w > 0, plus w × each auxiliary head's."""
-    config.unimodal_loss_weight = weight
+    config.audio_encoder, config.unimodal_loss_weight = "per_utterance", weight
     torch.manual_seed(0)
     model = MateModel(config).eval()
     inputs = make_batch(4, 2)
@@ -251,7 +390,7 @@ def test_loss_matches_formula_and_ignores_non_targets(config, make_batch, weight
     [("audio+text", 0.5, ["audio", "text"]), ("audio", 0.5, ["audio"]), ("text", 0.5, ["text"]), ("audio+text", 0, [])],
 )
 def test_one_unimodal_head_per_used_modality_with_a_positive_weight(config, make_batch, modalities, weight, heads):
-    config.input_modalities, config.unimodal_loss_weight = modalities, weight
+    config.audio_encoder, config.input_modalities, config.unimodal_loss_weight = "per_utterance", modalities, weight
     model = MateModel(config).eval()
     with torch.no_grad():
         out = model(**make_batch(3, 2))
@@ -266,7 +405,7 @@ def test_one_unimodal_head_per_used_modality_with_a_positive_weight(config, make
 
 @pytest.mark.parametrize("changed_input, moved_modality", [("input_features", 0), ("input_ids", 1)])
 def test_unimodal_heads_read_one_utterance_in_one_modality(config, make_batch, changed_input, moved_modality):
-    config.unimodal_loss_weight = 0.5
+    config.audio_encoder, config.unimodal_loss_weight = "per_utterance", 0.5
     model = MateModel(config).eval()
     inputs = make_batch(4)
     changed = {name: tensor.clone() for name, tensor in inputs.items()}
@@ -283,12 +422,49 @@ def test_unimodal_heads_read_one_utterance_in_one_modality(config, make_batch, c
     assert (before.dialogue_features[0, 3] - after.dialogue_features[0, 3]).abs().max() > 1e-6  # the LSTM sees context
 
 
-def test_class_balanced_weights_follow_the_formula():
-    counts, beta = [10, 100, 1000, 5, 50, 5000, 500], 0.99
-    raw = torch.tensor([(1 - beta) / (1 - beta**n) for n in counts])
-    weights = class_balanced_weights(counts, beta)
-    assert torch.allclose(weights, raw / raw.sum() * 7)
-    assert weights[3] > weights[0] > weights[5]  # rarer classes weigh more
+def test_class_balanced_weights_are_the_authors():
+    """SPEC §4: n_j = int(count_j / min count), w_j = (1 − β) / (1 − β^n_j), not normalised."""
+    weights = class_balanced_weights([230, 610, 405, 95, 260, 6120, 980], 0.9)
+    print("class-balanced weights at beta 0.9:", [round(w, 4) for w in weights.tolist()])
+    # n = [2, 6, 4, 1, 2, 64, 10]; 0.1 / (1 − 0.9^n), worked by hand:
+    # 0.1/0.19, 0.1/0.468559, 0.1/0.3439, 0.1/0.1, 0.1/0.19, 0.1/(1 − 0.9^64 = 0.998822), 0.1/0.6513216
+    expected = torch.tensor([0.526316, 0.213420, 0.290782, 1.0, 0.526316, 0.100118, 0.153534])
+    assert torch.allclose(weights, expected, atol=1e-6)
+
+
+def test_class_balanced_weights_with_raw_counts_would_not_balance():
+    """Why the ratio: with n_j the raw counts (all ≥ 95), β^n_j ≈ 0 and every weight is 1.0 to 4 decimals."""
+    raw = torch.tensor([(1 - 0.9) / (1 - 0.9**n) for n in [230, 610, 405, 95, 260, 6120, 980]])
+    assert torch.allclose(raw, torch.ones(7) * 0.1, atol=1e-5)
+    assert class_balanced_weights([230, 610, 405, 95, 260, 6120, 980], 0.9).max() == 1.0
+
+
+def test_class_absent_from_training_gets_weight_zero_and_the_minimum_is_over_present_classes():
+    weights = class_balanced_weights([230, 0, 405, 95, 260, 6120, 980], 0.9)
+    assert weights[1] == 0.0
+    assert torch.allclose(weights[[0, 3]], torch.tensor([0.1 / 0.19, 1.0]))
+    with pytest.raises(ValueError, match="at least one class"):
+        class_balanced_weights([0] * 7, 0.9)
+
+
+def test_class_balanced_loss_is_the_authors_bce(config, make_batch):
+    """λ · BCELoss(weight=w)(probs, votes), mean over targets × 7, + (1 − λ) · (MSE(A) + MSE(V))."""
+    config.loss_type, config.loss_lambda, config.class_balanced_beta = "class_balanced", 0.9, 0.9
+    config.emotion_class_counts = [230, 610, 405, 95, 260, 6120, 980]
+    model = MateModel(config).eval()
+    inputs = make_batch(3, 2)
+    targets = _targets(inputs)
+    with torch.no_grad():
+        out = model(**inputs, **targets)
+    keep = inputs["utterance_mask"].bool()
+    bce = nn.BCELoss(weight=class_balanced_weights(config.emotion_class_counts, 0.9))
+    emotion = bce(out.emotion_probs[keep], targets["labels"][keep])
+    mse = nn.MSELoss()
+    affect = mse(out.arousal[keep], targets["arousal_labels"][keep]) + mse(
+        out.valence[keep], targets["valence_labels"][keep]
+    )
+    assert torch.allclose(out.loss_emotion, emotion, atol=1e-6)
+    assert torch.allclose(out.loss, 0.9 * emotion + 0.1 * affect, atol=1e-6)
 
 
 def test_class_balanced_loss_needs_counts(make_batch, config):
