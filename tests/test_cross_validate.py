@@ -20,7 +20,7 @@ import report  # noqa: E402
 
 from .conftest import DEMO_KEMDY19  # noqa: E402
 
-PAPER_HEADER = "| setting | Recall | Precision | F1 | CCC(A) | CCC(V) |"
+PAPER_HEADER = "| setting | precision@1 | recall@1 | F1@1 | CCC(A) | CCC(V) |"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 TINY_MODEL = {
     "max_duration": 2.0,
@@ -59,8 +59,8 @@ def test_format_value():
     assert report.format_value(None) == "—"
 
 
-def _run(setting: str, split: str, recall: float, precision: float, f1: float, ccc_a: float, ccc_v: float):
-    metrics = dict(zip((key for _, key in report.PAPER_COLUMNS), (recall, precision, f1, ccc_a, ccc_v)))
+def _run(setting: str, split: str, precision: float, recall: float, f1: float, ccc_a: float, ccc_v: float):
+    metrics = dict(zip((key for _, key in report.PAPER_COLUMNS), (precision, recall, f1, ccc_a, ccc_v)))
     return report.Run(setting=setting, split=split, folder=Path(split), metrics=metrics)
 
 
@@ -74,12 +74,12 @@ def test_summarize_and_paper_table_from_hand_made_runs():
     }
     summaries = {name: report.summarize(setting_runs) for name, setting_runs in runs.items()}
     assert summaries["audio+text"]["num_runs"] == 2
-    assert summaries["audio+text"]["mean"]["eval_paper_f1"] == pytest.approx(0.6)
-    assert summaries["audio+text"]["std"]["eval_paper_f1"] == pytest.approx(np.std([0.7, 0.5], ddof=1))
-    assert summaries["text"]["std"]["eval_paper_f1"] is None
+    assert summaries["audio+text"]["mean"]["eval_f1_at_1_batch64"] == pytest.approx(0.6)
+    assert summaries["audio+text"]["std"]["eval_f1_at_1_batch64"] == pytest.approx(np.std([0.7, 0.5], ddof=1))
+    assert summaries["text"]["std"]["eval_f1_at_1_batch64"] is None
     table = report.metrics_table("setting", report.PAPER_COLUMNS, summaries)
     assert table == (
-        "| setting | Recall | Precision | F1 | CCC(A) | CCC(V) |\n"
+        "| setting | precision@1 | recall@1 | F1@1 | CCC(A) | CCC(V) |\n"
         "|---|---|---|---|---|---|\n"
         "| audio+text | 0.700 ± 0.141 | 0.500 ± 0.141 | 0.600 ± 0.141 | 0.400 ± 0.141 | 0.800 ± 0.141 |\n"
         "| text | 0.750 | 0.500 | 0.600 | -0.100 | 0.250 |"
@@ -95,6 +95,17 @@ def test_published_reference_table_is_the_spec_table():
         table.splitlines()[5]
         == "| Speaker, 5-fold mean (λ=0.75) | 0.728 | 0.702 | 0.714 ± 0.020 | 0.778 ± 0.015 | 0.848 ± 0.023 |"
     )
+    # Like with like: our table's columns are the published ones, and they hold the per-batch-of-64 values.
+    assert report.PUBLISHED_HEADER[1:] == tuple(title for title, _ in report.PAPER_COLUMNS)
+    assert [key for _, key in report.PAPER_COLUMNS[:3]] == [
+        "eval_precision_at_1_batch64",
+        "eval_recall_at_1_batch64",
+        "eval_f1_at_1_batch64",
+    ]
+    # precision@1 >= recall@1 in every published row that has them.
+    for row in report.PUBLISHED_ROWS:
+        if row[1] != "—":
+            assert float(row[1]) >= float(row[2]), row
 
 
 # --- experiment files ---------------------------------------------------------------------------------------
@@ -218,11 +229,14 @@ def test_results_json_has_every_run_and_the_fold_statistics(finished_experiment)
     for setting in SETTINGS:
         summary = results["settings"][setting]
         assert summary["num_runs"] == 2
-        for key in ("eval_paper_f1", "eval_paper_recall", "eval_ccc_arousal", "eval_accuracy", "eval_macro_f1"):
+        keys = ("eval_f1_at_1_batch64", "eval_recall_at_1_batch64", "eval_f1_at_2", "eval_topk_confusion_f1")
+        for key in (*keys, "eval_ccc_arousal", "eval_accuracy", "eval_macro_f1"):
             values = [run["metrics"][key] for run in results["runs"] if run["setting"] == setting]
             assert summary["mean"][key] == pytest.approx(np.mean(values))
             assert summary["std"][key] == pytest.approx(np.std(values, ddof=1))
-        counts = np.array(summary["confusion_matrix_paper"])
+        for metrics in (run["metrics"] for run in results["runs"] if run["setting"] == setting):
+            assert metrics["eval_precision_at_1_batch64"] >= metrics["eval_recall_at_1_batch64"]
+        counts = np.array(summary["confusion_matrix_topk"])
         assert counts.shape == (7, 7) and counts.sum() > 0
         for fold in ("fold0", "fold1"):
             run_folder = output_dir / setting / fold
@@ -239,6 +253,8 @@ def test_results_markdown_has_the_spec_table(finished_experiment):
     cell = r"-?\d\.\d{3} ± \d\.\d{3}"
     for setting, row in zip(SETTINGS, rows):
         assert re.fullmatch(rf"\| {re.escape(setting)}( \| {cell}){{5}} \|", row), row
+    assert "| setting | precision@1 | recall@1 | F1@1 | precision@2 | recall@2 | F1@2 |" in lines
+    assert "| setting | macro precision | macro recall | F1 |" in lines
     assert "| setting | Accuracy | Macro-F1 | Weighted-F1 |" in lines
     assert "sample standard deviation" in markdown
     assert report.markdown_table(report.PUBLISHED_HEADER, report.PUBLISHED_ROWS) in markdown

@@ -42,18 +42,30 @@ EVAL_RESULTS = {
     "eval_ccc_valence": -0.0123456789012345,
     "eval_loss": 1.1928836107254028,
     "eval_macro_f1": 0.2987654321098765,
-    "eval_paper_f1": 0.3456789012345678,
-    "eval_paper_precision": 0.3345678901234567,
-    "eval_paper_recall": 0.3576543210987654,
+    "eval_f1_at_1": 0.4567890123456789,
+    "eval_f1_at_1_batch64": 0.3456789012345678,
+    "eval_f1_at_2": 0.4012345678901234,
+    "eval_precision_at_1": 0.4654321098765432,
+    "eval_precision_at_1_batch64": 0.3576543210987654,
+    "eval_precision_at_2": 0.3123456789012345,
+    "eval_recall_at_1": 0.4487654321098765,
+    "eval_recall_at_1_batch64": 0.3345678901234567,
+    "eval_recall_at_2": 0.5598765432109876,
     "eval_runtime": 2.0404,
     "eval_samples_per_second": 1.96,
     "eval_steps_per_second": 0.49,
     "eval_weighted_f1": 0.3698765432109876,
 }
 METRIC_NAMES = {
-    "paper_recall": "Recall (paper: top-k, macro)",
-    "paper_precision": "Precision (paper: top-k, macro)",
-    "paper_f1": "F1 (paper: top-k, macro)",
+    "precision_at_1_batch64": "Precision@1 (per batch of 64, as published)",
+    "recall_at_1_batch64": "Recall@1 (per batch of 64, as published)",
+    "f1_at_1_batch64": "F1@1 (per batch of 64, as published)",
+    "precision_at_1": "Precision@1 (whole set)",
+    "recall_at_1": "Recall@1 (whole set)",
+    "f1_at_1": "F1@1 (whole set)",
+    "precision_at_2": "Precision@2 (whole set)",
+    "recall_at_2": "Recall@2 (whole set)",
+    "f1_at_2": "F1@2 (whole set)",
     "ccc_arousal": "CCC arousal",
     "ccc_valence": "CCC valence",
     "accuracy": "Accuracy (argmax)",
@@ -234,8 +246,11 @@ def test_model_card_metadata_and_model_index_hold_this_models_results(staged, ca
 
 def test_model_card_body_has_the_paper_table_warning_and_usage(card):
     text = card.text
-    assert "| setting (demo corpus (synthetic)) | Recall | Precision | F1 | CCC(A) | CCC(V) |" in text
+    assert "| setting (demo corpus (synthetic)) | precision@1 | recall@1 | F1@1 | CCC(A) | CCC(V) |" in text
     assert "| Speaker, audio+text, λ=0.66, session 5 | 0.358 | 0.335 | 0.346 | 0.543 | -0.012 |" in text
+    assert "| setting | precision@1 | recall@1 | F1@1 | precision@2 | recall@2 | F1@2 |" in text
+    assert "| Speaker, audio+text, λ=0.66, session 5 | 0.465 | 0.449 | 0.457 | 0.312 | 0.560 | 0.401 |" in text
+    assert "precision@1 0.759" in text and "recall@1 0.731" in text  # the published row, columns not swapped
     assert "| Speaker, audio+text, λ=0.66, session 5 | 0.412 | 0.299 | 0.370 |" in text
     assert "not a real emotion model" in text
     assert f'pipeline(model="{REPO_ID}", trust_remote_code=True)' in text

@@ -4,7 +4,9 @@
 metric lives in `mate_hf/metrics/<name>/<name>.py` and `load_metric(name)` loads it from there:
 
 - `ccc`: concordance correlation coefficient (arousal, valence);
-- `paper_f1`: the paper's top-k macro precision / recall / F1 against tied majority labels;
+- `precision_recall_at_k`: the authors' precision@k / recall@k / F1@k against tied majority labels, over the
+  whole set and per batch of 64 (the published numbers);
+- `topk_confusion`: macro precision / recall / F1 of a top-k confusion matrix (not the published metric);
 - `emotion_classification`: accuracy, macro-F1, weighted-F1 and confusion matrix of the argmax.
 
 `evaluate` (a training extra) is imported inside the functions, so `import mate_hf` never needs it.
@@ -24,7 +26,7 @@ from mate_hf.configuration_mate import EMOTION_LABELS
 if TYPE_CHECKING:
     import evaluate
 
-METRIC_NAMES = ("ccc", "paper_f1", "emotion_classification")
+METRIC_NAMES = ("ccc", "precision_recall_at_k", "topk_confusion", "emotion_classification")
 _METRICS_DIR = Path(__file__).resolve().parent
 
 
@@ -75,22 +77,29 @@ def compute_emotion_metrics(
     """All scalar metrics of n evaluated utterances, flat (Trainer logs only scalars).
 
     Args:
-        emotion_probs: (n, 7) class probabilities (or logits) in `EMOTION_LABELS` order.
+        emotion_probs: (n, 7) class probabilities (or logits) in `EMOTION_LABELS` order, in evaluation order
+            (the per-batch keys depend on it; `select_target_utterances` gives dialogue order, then turn order).
         majority_multi_hot: (n, 7) multi-hot majority label sets (ties give several ones).
         arousal_pred, arousal_true, valence_pred, valence_true: (n,) values.
 
     Returns:
-        `paper_precision`, `paper_recall`, `paper_f1`, `accuracy`, `macro_f1`, `weighted_f1`,
-        `ccc_arousal`, `ccc_valence`. Confusion matrices come from `confusion_matrices`.
+        From `precision_recall_at_k`: `precision_at_1_batch64`, `recall_at_1_batch64`, `f1_at_1_batch64` (per
+        batch of 64 utterances in the order given, averaged over batches: the published numbers), and over the
+        whole set `precision_at_1`, `recall_at_1`, `f1_at_1`, `precision_at_2`, `recall_at_2`, `f1_at_2`;
+        from `topk_confusion`: `topk_confusion_precision`, `topk_confusion_recall`, `topk_confusion_f1`;
+        `accuracy`, `macro_f1`, `weighted_f1`, `ccc_arousal`, `ccc_valence`. Confusion matrices come from
+        `confusion_matrices`.
     """
     probs, gold = _check_emotion_inputs(emotion_probs, majority_multi_hot)
-    paper = _shared_metric("paper_f1").compute(predictions=probs, references=gold)
+    at_k = _shared_metric("precision_recall_at_k").compute(predictions=probs, references=gold)
+    topk = _shared_metric("topk_confusion").compute(predictions=probs, references=gold)
     standard = _shared_metric("emotion_classification").compute(predictions=probs, references=gold)
     ccc = _shared_metric("ccc")
     return {
-        "paper_precision": paper["precision"],
-        "paper_recall": paper["recall"],
-        "paper_f1": paper["f1"],
+        **at_k,
+        "topk_confusion_precision": topk["precision"],
+        "topk_confusion_recall": topk["recall"],
+        "topk_confusion_f1": topk["f1"],
         "accuracy": standard["accuracy"],
         "macro_f1": standard["macro_f1"],
         "weighted_f1": standard["weighted_f1"],
@@ -102,13 +111,13 @@ def compute_emotion_metrics(
 def confusion_matrices(emotion_probs: np.ndarray, majority_multi_hot: np.ndarray) -> dict[str, np.ndarray]:
     """7 x 7 integer confusion matrices (rows gold, columns predicted, `EMOTION_LABELS` order).
 
-    `paper`: top-k against the k gold classes (see `paper_f1`); `argmax`: the argmax against the
+    `topk`: top-k against the k gold classes (see `topk_confusion`); `argmax`: the argmax against the
     tie-resolved majority label (see `emotion_classification`).
     """
     probs, gold = _check_emotion_inputs(emotion_probs, majority_multi_hot)
-    paper = _shared_metric("paper_f1").compute(predictions=probs, references=gold)
+    topk = _shared_metric("topk_confusion").compute(predictions=probs, references=gold)
     standard = _shared_metric("emotion_classification").compute(predictions=probs, references=gold)
-    return {"paper": np.asarray(paper["confusion_matrix"]), "argmax": np.asarray(standard["confusion_matrix"])}
+    return {"topk": np.asarray(topk["confusion_matrix"]), "argmax": np.asarray(standard["confusion_matrix"])}
 
 
 def select_target_utterances(predictions: Any, label_ids: Any) -> dict[str, np.ndarray]:
@@ -116,6 +125,9 @@ def select_target_utterances(predictions: Any, label_ids: Any) -> dict[str, np.n
 
     See `make_compute_metrics` for the layout. Anything else in the mask (0, or the -100 that Trainer
     pads with when batches differ in T) is dropped, and so are the prediction values padded beside it.
+
+    The result is in evaluation order: (N, T) flattened row-major, i.e. dialogue by dialogue and, within a
+    dialogue, turn by turn. The per-batch-of-64 metrics cut the utterances into batches in this order.
     """
     if len(predictions) != 3 or len(label_ids) != 5:
         raise ValueError(

@@ -1,4 +1,7 @@
-"""The MATE paper's emotion metric (top-k against a possibly tied majority label set) as an `evaluate` metric.
+"""A top-k confusion-matrix metric for tied majority labels (macro precision / recall / F1) as an `evaluate` metric.
+
+Not the MATE paper's published metric: that is `precision_recall_at_k`. This one resembles the authors'
+`get_metric`, which they computed but did not report; the description says how the two differ.
 
 Self-contained on purpose (numpy, datasets, evaluate only): `evaluate.load(path_to_this_file)` copies
 the file into its module cache and imports it from there, so it must not depend on package-relative imports.
@@ -9,7 +12,11 @@ import evaluate
 import numpy as np
 
 _DESCRIPTION = """\
-Macro precision, recall and F1 of the MATE paper for emotion classes with tied majority labels.
+Macro precision, recall and F1 from a top-k confusion matrix, for emotion classes with tied majority labels.
+
+NOT the metric of the published MATE results (those are precision@1 / recall@1 averaged over test batches:
+see `precision_recall_at_k`). It resembles the authors' `get_metric`, which their test loop computed but
+did not report.
 
 Per utterance with k gold classes (the multi-hot majority set; a tie gives k > 1):
   1. Top-k predicted classes: scores sorted high to low; equal scores rank the lower class index first
@@ -25,9 +32,16 @@ Macro average, sklearn-style: over the classes that occur in the gold set or in 
 (the labels sklearn infers when none are given); a zero denominator there counts as 0
 (sklearn's zero_division=0). Classes with neither gold labels nor predictions are left out.
 F1 = 2 P R / (P + R) from the macro P and R (not the mean of per-class F1s); 0 when P + R = 0.
+One confusion matrix over the whole evaluation set, so numbers do not depend on batch size or order.
 
-The reference implementation averaged this per batch; this one builds a single confusion matrix over
-the whole evaluation set, so numbers do not depend on batch size or order.
+How the authors' `get_metric` differs (same top-k with k = |gold set|):
+  - it walks the predictions in rank order and counts a miss against `gt_index[0]`, the first gold class
+    still unmatched at that moment, which a lower-ranked prediction may match afterwards: a gold class can
+    then be counted twice and another not at all (here matches are taken first);
+  - its matrix is transposed (rows predicted, columns gold);
+  - its macro average is over all 7 classes, absent ones counting 0, with tp / (tp + fp + 0.001) and
+    tp / (tp + fn + 0.001), and F1 = 2PR / (P + R + 0.001);
+  - it is computed per test batch of 64 (their summary would have averaged the batches).
 """
 
 _CITATION = ""
@@ -44,8 +58,8 @@ Returns:
     f1 (`float`): 2PR / (P + R) of the two above.
     confusion_matrix (`list` of `list` of `int`): C x C, rows gold, columns predicted.
 Examples:
-    >>> paper_f1 = evaluate.load("mate_hf/metrics/paper_f1/paper_f1.py")
-    >>> paper_f1.compute(predictions=[[0.1, 0.9], [0.8, 0.2]], references=[[0, 1], [1, 1]])["f1"]
+    >>> topk_confusion = evaluate.load("mate_hf/metrics/topk_confusion/topk_confusion.py")
+    >>> topk_confusion.compute(predictions=[[0.1, 0.9], [0.8, 0.2]], references=[[0, 1], [1, 1]])["f1"]
     1.0
 """
 
@@ -71,7 +85,7 @@ def ranked_classes(scores: np.ndarray) -> np.ndarray:
     return np.argsort(-scores, axis=1, kind="stable")
 
 
-def paper_confusion_matrix(scores: np.ndarray, multi_hot: np.ndarray) -> np.ndarray:
+def topk_confusion_matrix(scores: np.ndarray, multi_hot: np.ndarray) -> np.ndarray:
     """C x C matrix (rows gold, columns predicted) of top-k predictions against k gold classes."""
     scores, gold = check_scores_and_multi_hot(scores, multi_hot)
     num_classes = scores.shape[1]
@@ -109,7 +123,7 @@ def f1_from_precision_recall(precision: float, recall: float) -> float:
 
 
 @evaluate.utils.file_utils.add_start_docstrings(_DESCRIPTION, _KWARGS_DESCRIPTION)
-class PaperF1(evaluate.Metric):
+class TopkConfusion(evaluate.Metric):
     def _info(self) -> evaluate.MetricInfo:
         return evaluate.MetricInfo(
             description=_DESCRIPTION,
@@ -125,7 +139,7 @@ class PaperF1(evaluate.Metric):
         )
 
     def _compute(self, predictions, references) -> dict:
-        matrix = paper_confusion_matrix(predictions, references)
+        matrix = topk_confusion_matrix(predictions, references)
         precision, recall = macro_precision_recall(matrix)
         return {
             "precision": precision,
