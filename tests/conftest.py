@@ -1,6 +1,7 @@
 """Shared fixtures: a tiny MATE (fast on 2 CPU cores), its processor, short synthetic dialogues, and the bundled
 demo corpus."""
 
+import io
 from pathlib import Path
 
 import numpy as np
@@ -140,3 +141,39 @@ def tiny_mate_for_demo_corpus(demo_corpus_texts):
     """A tiny MATE (2 s clips) whose vocabulary covers the demo corpus, with its processor; per module, since
     tests train it."""
     return build_tiny_mate(demo_corpus_texts, max_duration=2.0)
+
+
+def train_sentencepiece(texts: list[str], **options) -> bytes:
+    """A unigram SentencePiece model (serialised) trained on `texts`; `options` go to the trainer."""
+    import sentencepiece
+
+    model = io.BytesIO()
+    sentencepiece.SentencePieceTrainer.train(
+        sentence_iterator=iter(texts),
+        model_writer=model,
+        model_type="unigram",
+        vocab_size=400,
+        hard_vocab_limit=False,  # the demo corpus is small: take what it yields
+        character_coverage=1.0,
+        minloglevel=2,
+        **options,
+    )
+    return model.getvalue()
+
+
+@pytest.fixture(scope="session")
+def kobert_sentencepiece(demo_corpus_texts) -> bytes:
+    """A SentencePiece model trained on the demo corpus' transcripts with KoBERT's special-token ids ([UNK]=0,
+    [PAD]=1, [CLS]=2, [SEP]=3, [MASK]=4): the offline stand-in for skt/kobert-base-v1's spiece.model."""
+    return train_sentencepiece(
+        demo_corpus_texts,
+        unk_id=0,
+        pad_id=1,
+        bos_id=2,
+        eos_id=3,
+        unk_piece="[UNK]",
+        pad_piece="[PAD]",
+        bos_piece="[CLS]",
+        eos_piece="[SEP]",
+        user_defined_symbols=["[MASK]"],
+    )
