@@ -1,8 +1,10 @@
-"""The `mate-hf` command line: `predict` (recordings → one JSONL line or CSV row each) and `publish` (to the Hub).
+"""The `mate-hf` command line: `predict` (recordings → one JSONL line or CSV row each), `publish` (to the Hub) and
+`convert-reference` (the authors' checkpoints → MATE folders).
 
     mate-hf predict outputs/demo recordings/ --output predictions.jsonl
     mate-hf predict outputs/demo talks.csv --transcripts transcripts.csv --format csv --output predictions.csv
     mate-hf publish outputs/demo --repo-id user/mate-demo --dry-run --staging-dir staging/
+    mate-hf convert-reference exp/run/model.pth converted/ --text_encoder skt/kobert-base-v1
 
 Exit status: 0 when everything went through, 1 when some input failed (predict) or publishing was refused,
 2 for a wrong command line or an input that cannot be used at all (no model, no inputs, a malformed CSV).
@@ -24,6 +26,8 @@ from typing import IO, Any
 
 from . import __version__
 from .audio_io import load_audio
+from .convert_reference import add_arguments as add_conversion_arguments
+from .convert_reference import convert_reference_checkpoint
 from .publishing import AUDIO_SUFFIXES, stage, upload, verify_staged
 from .saving import load_mate_pipeline
 
@@ -344,15 +348,23 @@ def _publish(args: argparse.Namespace, staging_dir: Path) -> int:
     return EXIT_OK
 
 
+def run_convert_reference(args: argparse.Namespace) -> int:
+    folder = convert_reference_checkpoint(args.checkpoint, args.output_dir, text_encoder=args.text_encoder)
+    print(f"converted {args.checkpoint} into {folder}")
+    return EXIT_OK
+
+
 # ---------------------------------------------------------------------------------------------------------------
 # Argument parsing
 # ---------------------------------------------------------------------------------------------------------------
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="mate-hf", description="MATE emotion recognition: predict and publish.")
+    parser = argparse.ArgumentParser(
+        prog="mate-hf", description="MATE emotion recognition: predict, publish, convert the authors' checkpoints."
+    )
     parser.add_argument("--version", action="version", version=f"mate-hf {__version__}")
-    commands = parser.add_subparsers(dest="command", metavar="{predict,publish}")
+    commands = parser.add_subparsers(dest="command", metavar="{predict,publish,convert-reference}")
 
     predict = commands.add_parser(
         "predict",
@@ -389,6 +401,16 @@ def build_parser() -> argparse.ArgumentParser:
     publish.add_argument("--card-template", help="model card template (default: model_card.md of mate-hf)")
     publish.add_argument("--skip-verify", action="store_true", help="do not load the staged folder as remote code")
     publish.set_defaults(run=run_publish)
+
+    convert = commands.add_parser(
+        "convert-reference",
+        help="convert one of the authors' checkpoints (model.pth) into a MATE folder",
+        description="Read a state dict saved by the authors' code (torch.save(model.state_dict()), weights_only), "
+        "infer window, hidden size, layers and direction from its shapes, and write a MATE folder that "
+        "AutoModel.from_pretrained loads and that predicts what their model predicts.",
+    )
+    add_conversion_arguments(convert)
+    convert.set_defaults(run=run_convert_reference)
     return parser
 
 
