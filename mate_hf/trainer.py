@@ -3,6 +3,7 @@
 Needs the training extras (accelerate); `import mate_hf` does not import this module.
 """
 
+import contextlib
 import json
 import math
 from dataclasses import dataclass, field
@@ -28,8 +29,15 @@ class MateTrainingArguments(TrainingArguments):
     paper_lr_schedule: bool = field(
         default=False,
         metadata={
-            "help": "The authors' schedule: constant learning rate, multiplied by 0.7 after a third and after half "
-            "of the training steps. Overrides lr_scheduler_type."
+            "help": "The authors' schedule (MultiStepLR): a constant learning rate, multiplied by 0.7 once int(E/3) "
+            "and again once int(E/2) of the E epochs are done. Overrides lr_scheduler_type."
+        },
+    )
+    paper_optimizer: bool = field(
+        default=False,
+        metadata={
+            "help": "The authors' optimiser: torch.optim.Adam over every parameter, weight_decay as an L2 term added "
+            "to the gradient (not AdamW's decoupled decay). Overrides optim."
         },
     )
     time_shift_augmentation: bool = field(
@@ -69,6 +77,16 @@ def last_complete_checkpoint(output_dir: str | Path) -> str | None:
     return str(steps[max(steps)]) if steps else None
 
 
+def paper_lr_milestones(num_training_steps: int, num_epochs: float, max_steps: int = -1) -> list[int]:
+    """Optimiser steps after which the authors' MultiStepLR multiplies the learning rate by 0.7: the ends of epochs
+    int(E/3) and int(E/2) of E (their scheduler steps once per epoch). With `max_steps` set, or under one epoch, a
+    third and a half of the steps."""
+    if max_steps > 0 or num_epochs < 1:
+        return [max(1, num_training_steps // 3), max(1, num_training_steps // 2)]
+    steps_per_epoch = num_training_steps / num_epochs
+    return [max(1, round(int(num_epochs / 3) * steps_per_epoch)), max(1, round(int(num_epochs / 2) * steps_per_epoch))]
+
+
 class CollatorEpochCallback(TrainerCallback):
     """Tells the trainer's data collator which epoch it is collating, so its random crops differ per epoch and a
     resumed run knows the epoch it resumes in."""
@@ -86,7 +104,9 @@ class MateTrainer(Trainer):
     targets in the whole optimiser step (all accumulated micro-batches, all processes), so gradient
     accumulation and DDP give the gradient of one large batch. The emotion, arousal and valence terms
     are logged separately. Evaluation returns `(emotion_probs, arousal, valence)` as predictions and
-    `LABEL_NAMES` as label ids, the convention of `mate_hf.metrics.make_compute_metrics`.
+    `LABEL_NAMES` as label ids, the convention of `mate_hf.metrics.make_compute_metrics`, and reads every
+    sample even with `dataloader_drop_last` (which drops the last partial batch of training only).
+    `paper_optimizer` and `paper_lr_schedule` give the authors' Adam and MultiStepLR.
     """
 
     # compute_loss already divides by the step's target count: no extra division by accumulation steps.
@@ -116,6 +136,25 @@ class MateTrainer(Trainer):
             )
         return super().train(resume_from_checkpoint=resume_from_checkpoint, **kwargs)
 
+    def get_eval_dataloader(self, eval_dataset=None):
+        with self._keeping_the_last_batch():
+            return super().get_eval_dataloader(eval_dataset)
+
+    def get_test_dataloader(self, test_dataset):
+        with self._keeping_the_last_batch():
+            return super().get_test_dataloader(test_dataset)
+
+    @contextlib.contextmanager
+    def _keeping_the_last_batch(self):
+        # `dataloader_drop_last` is a training setting (the authors dropped the last partial training batch):
+        # evaluation and prediction must see every sample, not lose up to a batch of them silently.
+        drop_last = self.args.dataloader_drop_last
+        self.args.dataloader_drop_last = False
+        try:
+            yield
+        finally:
+            self.args.dataloader_drop_last = drop_last
+
     def _save_checkpoint(self, model, trial) -> None:
         try:
             super()._save_checkpoint(model, trial)
@@ -134,6 +173,8 @@ class MateTrainer(Trainer):
 
     def compute_loss(self, model, inputs: dict, return_outputs: bool = False, num_items_in_batch=None):
         model_inputs = {k: v for k, v in inputs.items() if k not in TARGET_NAMES and k != "majority_labels"}
+        # The model then computes windows for the targets only: context-only utterances cost no window.
+        model_inputs["target_mask"] = inputs["target_mask"]
         if model.training and self.args.time_shift_augmentation and "input_features" in model_inputs:
             model_inputs["input_features"] = self._time_shifted(model_inputs["input_features"])
         outputs = model(**model_inputs)
@@ -184,13 +225,28 @@ class MateTrainer(Trainer):
             self._step_at_last_log = self.state.global_step
         super().log(logs, start_time)
 
+    def create_optimizer(self, model=None):
+        if not self.args.paper_optimizer:
+            return super().create_optimizer(model)
+        if self.optimizer is None:
+            model = self.model if model is None else model
+            self.optimizer = torch.optim.Adam(
+                [parameter for parameter in model.parameters() if parameter.requires_grad],
+                lr=self.args.learning_rate,
+                betas=(self.args.adam_beta1, self.args.adam_beta2),
+                eps=self.args.adam_epsilon,
+                weight_decay=self.args.weight_decay,
+            )
+        return self.optimizer
+
     def create_scheduler(self, num_training_steps: int, optimizer: torch.optim.Optimizer | None = None):
-        if not getattr(self.args, "paper_lr_schedule", False):
+        if not self.args.paper_lr_schedule:
             return super().create_scheduler(num_training_steps, optimizer)
         if self.lr_scheduler is None:
-            milestones = [max(1, num_training_steps // 3), max(1, num_training_steps // 2)]
             self.lr_scheduler = torch.optim.lr_scheduler.MultiStepLR(
-                self.optimizer if optimizer is None else optimizer, milestones=milestones, gamma=0.7
+                self.optimizer if optimizer is None else optimizer,
+                milestones=paper_lr_milestones(num_training_steps, self.args.num_train_epochs, self.args.max_steps),
+                gamma=0.7,
             )
         return self.lr_scheduler
 

@@ -117,3 +117,38 @@ def test_random_crops_depend_only_on_seed_epoch_and_segment(dialogues):
     assert not torch.equal(crops, MateDataCollator(processor, crop="random", seed=4)(rows)["input_features"])
     centre = MateDataCollator(processor, crop="center")(rows)["input_features"]
     assert not torch.equal(crops, centre)
+
+
+def test_cached_whole_clips_are_cut_to_random_windows_of_frames(dialogues):
+    """With cached log-mels, a clip longer than the window is cut in frames: a contiguous window of the whole clip's
+    log-mel, drawn from (seed, epoch, segment id), whose inner frames are the log-mel of the waveform cut at that
+    frame's first sample (only the frames at the window's edges see the neighbouring samples)."""
+    texts = [text for dialogue in dialogues["text"] for text in dialogue]
+    _, processor = build_tiny_mate(texts, max_duration=0.5)  # the demo's 1–2 s clips are all longer
+    extractor = processor.feature_extractor
+    cached = featurize_audio(dialogues.select(range(2)), processor)
+    rows = [cached[0], cached[1]]
+    collate = MateDataCollator(processor, crop="random", seed=3)
+    crops = collate(rows)["input_features"]
+    assert torch.equal(collate([rows[1]])["input_features"][0], crops[1, : len(rows[1]["segment_id"])])
+    collate.epoch = 1
+    assert not torch.equal(crops, collate(rows)["input_features"])
+    starts = set()
+    for position, (clip, path) in enumerate(zip(rows[0]["input_features"], rows[0]["audio_path"])):
+        whole = torch.tensor(clip)
+        window = crops[0, position]
+        offsets = [
+            s
+            for s in range(whole.shape[1] - window.shape[1] + 1)
+            if torch.equal(whole[:, s : s + window.shape[1]], window)
+        ]
+        assert len(offsets) == 1, path  # a contiguous window of the whole clip
+        starts.add(offsets[0])
+        samples, rate = load_audio(path)
+        waveform = extractor.mono_at_model_rate(samples, rate)
+        first_sample = offsets[0] * extractor.hop_length
+        cut = torch.from_numpy(waveform[first_sample : first_sample + extractor.num_samples].copy())
+        direct = extractor.log_mel(torch.nn.functional.pad(cut, (0, extractor.num_samples - len(cut)))[None])[0]
+        inner = slice(2, window.shape[1] - 2)  # n_fft / hop = 2 frames at each edge reach past the cut
+        assert (direct[:, inner] - window[:, inner]).abs().max() < 1e-3
+    assert len(starts) > 1  # random offsets, not one fixed place

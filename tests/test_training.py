@@ -115,9 +115,13 @@ def _gradients(model) -> dict[str, torch.Tensor]:
     return {n: p.grad.clone() for n, p in model.named_parameters() if p.grad is not None}
 
 
-@pytest.mark.parametrize("unimodal_loss_weight", [0.0, 0.5])
-def test_gradient_accumulation_2x8_equals_one_batch_of_16(dialogues, tmp_path, demo_corpus_texts, unimodal_loss_weight):
-    model, processor = build_tiny_mate(demo_corpus_texts, max_duration=2.0, unimodal_loss_weight=unimodal_loss_weight)
+@pytest.mark.parametrize("encoder, unimodal_loss_weight", [("window_channels", 0.0), ("per_utterance", 0.5)])
+def test_gradient_accumulation_2x8_equals_one_batch_of_16(
+    dialogues, tmp_path, demo_corpus_texts, encoder, unimodal_loss_weight
+):
+    model, processor = build_tiny_mate(
+        demo_corpus_texts, max_duration=2.0, audio_encoder=encoder, unimodal_loss_weight=unimodal_loss_weight
+    )
     model.eval()  # BatchNorm statistics held fixed: only the loss normalisation differs between the two paths
     args = MateTrainingArguments(output_dir=str(tmp_path), gradient_accumulation_steps=2, use_cpu=True, report_to=[])
     trainer = MateTrainer(model=model, args=args)
@@ -139,9 +143,13 @@ def test_gradient_accumulation_2x8_equals_one_batch_of_16(dialogues, tmp_path, d
         assert torch.allclose(accumulated[name], single[name], rtol=1e-4, atol=1e-7), name
 
 
-def test_paper_lr_schedule_multiplies_by_0_7_at_a_third_and_half(tmp_path, tiny_mate_for_demo_corpus):
+def test_paper_lr_schedule_multiplies_by_0_7_after_a_third_and_half_of_the_epochs(tmp_path, tiny_mate_for_demo_corpus):
+    """The authors' MultiStepLR(milestones=[int(E/3), int(E/2)], gamma=0.7), stepped per epoch: with E = 10 epochs of
+    3 steps, the rate drops after epoch 3 (step 9) and after epoch 5 (step 15)."""
     model, _ = tiny_mate_for_demo_corpus
-    args = MateTrainingArguments(output_dir=str(tmp_path), paper_lr_schedule=True, learning_rate=1e-3, use_cpu=True)
+    args = MateTrainingArguments(
+        output_dir=str(tmp_path), paper_lr_schedule=True, learning_rate=1e-3, num_train_epochs=10, use_cpu=True
+    )
     trainer = MateTrainer(model=model, args=args)
     trainer.create_optimizer_and_scheduler(num_training_steps=30)
     rates = []
@@ -149,10 +157,46 @@ def test_paper_lr_schedule_multiplies_by_0_7_at_a_third_and_half(tmp_path, tiny_
         rates.append(trainer.lr_scheduler.get_last_lr()[0])
         trainer.optimizer.step()
         trainer.lr_scheduler.step()
-    assert rates[9] == pytest.approx(1e-3) and rates[10] == pytest.approx(7e-4)
+    assert rates[8] == pytest.approx(1e-3) and rates[9] == pytest.approx(7e-4)
     assert (
         rates[14] == pytest.approx(7e-4) and rates[15] == pytest.approx(4.9e-4) and rates[29] == pytest.approx(4.9e-4)
     )
+
+
+def test_paper_optimizer_is_adam_with_l2_weight_decay_on_every_parameter(tmp_path, tiny_mate_for_demo_corpus):
+    """torch.optim.Adam(model.parameters(), lr, weight_decay): the decay is added to the gradient (L2), biases and
+    BatchNorm parameters included, unlike the Trainer's AdamW."""
+    model, _ = tiny_mate_for_demo_corpus
+    args = MateTrainingArguments(
+        output_dir=str(tmp_path), paper_optimizer=True, learning_rate=1e-3, weight_decay=1e-5, use_cpu=True
+    )
+    trainer = MateTrainer(model=model, args=args)
+    optimizer = trainer.create_optimizer()
+    assert type(optimizer) is torch.optim.Adam
+    (group,) = optimizer.param_groups
+    assert (group["lr"], group["weight_decay"], group["betas"], group["eps"]) == (1e-3, 1e-5, (0.9, 0.999), 1e-8)
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    assert len(group["params"]) == len(trainable) and all(a is b for a, b in zip(group["params"], trainable))
+
+
+def test_drop_last_drops_a_partial_training_batch_but_evaluation_reads_every_sample(tmp_path, demo_dialogues):
+    """The authors' DataLoader(drop_last=True) was their training loader's; their test loader kept every window."""
+    model, processor = build_tiny_mate(max_duration=0.5)
+    args = MateTrainingArguments(
+        output_dir=str(tmp_path),
+        dataloader_drop_last=True,
+        per_device_train_batch_size=4,
+        per_device_eval_batch_size=4,
+        remove_unused_columns=False,
+        use_cpu=True,
+        report_to=[],
+    )
+    rows = demo_dialogues.select(range(10))
+    trainer = MateTrainer(model=model, args=args, train_dataset=rows, eval_dataset=rows, data_collator=lambda x: x)
+    assert sum(len(batch) for batch in trainer.get_train_dataloader()) == 8
+    assert sum(len(batch) for batch in trainer.get_eval_dataloader()) == 10
+    assert sum(len(batch) for batch in trainer.get_test_dataloader(rows)) == 10
+    assert trainer.args.dataloader_drop_last
 
 
 def test_trainer_tells_the_collator_each_epoch(tmp_path, tiny_mate_for_demo_corpus):

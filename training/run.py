@@ -2,12 +2,12 @@
 """Train and evaluate MATE on KEMDy19, KEMDy20, both, or the bundled demo corpus.
 
     accelerate launch training/run.py training/configs/demo.yaml
-    accelerate launch training/run.py --kemdy19_dir /data/KEMDy19 --role speaker --fold 3 \
-        --output_dir runs/speaker-fold3 --num_train_epochs 60 --per_device_train_batch_size 64
+    accelerate launch training/run.py training/configs/experiments/kemdy19_base.yaml \
+        --kemdy19_dir /data/KEMDy19 --role speaker --fold 3 --output_dir runs/speaker-fold3
 
 Arguments are the dataclasses below plus `mate_hf.trainer.MateTrainingArguments` (transformers' TrainingArguments
-plus `paper_lr_schedule`); a single `.yaml` or
-`.json` file holding them may replace the command line.
+plus `paper_optimizer`, `paper_lr_schedule` and `time_shift_augmentation`); a single `.yaml` or `.json` file holding
+them may replace the command line.
 """
 
 import json
@@ -20,7 +20,7 @@ import datasets
 import torch
 import transformers
 import yaml
-from transformers import AutoTokenizer, HfArgumentParser, set_seed
+from transformers import HfArgumentParser, set_seed
 
 from mate_hf import (
     MateConfig,
@@ -28,6 +28,7 @@ from mate_hf import (
     MateModel,
     MateProcessor,
     build_char_tokenizer,
+    load_text_tokenizer,
     save_mate_folder,
 )
 from mate_hf.data import (
@@ -52,9 +53,10 @@ class ModelArguments:
     text_encoder: str | None = field(
         default=None,
         metadata={
-            "help": "BERT-family folder or Hub id whose weights and tokenizer start the text encoder, e.g. "
-            "snunlp/KR-BERT-char16424. Without it the text encoder is randomly initialised and a character "
-            "vocabulary is built from the corpus transcripts (offline)."
+            "help": "BERT-family folder or Hub id whose weights and tokenizer start the text encoder: "
+            "skt/kobert-base-v1 or monologg/kobert (KoBERT, the authors'), snunlp/KR-BERT-char16424 (KR-BERT). Without "
+            "it the text encoder is randomly initialised and a character vocabulary is built from the corpus "
+            "transcripts (offline)."
         },
     )
     config_overrides: str | None = field(
@@ -83,14 +85,19 @@ class DataArguments:
         default=None, metadata={"help": "Held-out sessions instead of a fold, e.g. '13-16' (the paper's step 1)."}
     )
     max_targets_per_chunk: int = field(
-        default=32, metadata={"help": "Long dialogues are cut into chunks of this many target utterances."}
+        default=32,
+        metadata={
+            "help": "Dialogues are cut into samples of this many target utterances, each with the context_window - 1 "
+            "utterances before its first target. 1: a sample is one window (a target and its 7 predecessors), the "
+            "authors' recipe."
+        },
     )
     cache_audio_features: bool = field(
         default=True,
         metadata={
-            "help": "Compute log-mels once (centre crop) instead of every epoch. false: every batch decodes its "
-            "audio and cuts clips longer than max_duration at a random offset, drawn from the seed, the epoch and "
-            "the segment id."
+            "help": "Compute each clip's whole log-mel once instead of every epoch; a batch cuts a clip longer than "
+            "max_duration to its window of frames, at a random offset in training (drawn from the seed, the epoch "
+            "and the segment id), centred in evaluation. false: every batch decodes its audio and cuts in samples."
         },
     )
     strict: bool = field(default=False, metadata={"help": "Fail on the first data anomaly instead of skipping it."})
@@ -169,7 +176,7 @@ def class_counts(dataset: datasets.Dataset, num_labels: int) -> list[int]:
 
 def build_tokenizer(model_args: ModelArguments, dataset: datasets.Dataset):
     if model_args.text_encoder:
-        return AutoTokenizer.from_pretrained(model_args.text_encoder)
+        return load_text_tokenizer(model_args.text_encoder)
     # Offline stand-in for KR-BERT's character vocabulary; transcripts only, no labels.
     return build_char_tokenizer(text for dialogue in dataset["text"] for text in dialogue)
 

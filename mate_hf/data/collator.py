@@ -12,6 +12,7 @@ import numpy as np
 import torch
 
 from ..audio_io import load_audio
+from ..feature_extraction_mate import crop_start
 from ..processing_mate import MateProcessor
 from .dialogues import UTTERANCE_COLUMNS
 
@@ -48,16 +49,23 @@ def chunk_dialogues(dataset: datasets.Dataset, max_targets: int, context: int = 
 
 
 def featurize_audio(dataset: datasets.Dataset, processor: MateProcessor, num_proc: int | None = None):
-    """Add `input_features` (per utterance, `(n_mels, frames)` float32) to every row: decoding,
-    resampling and the log-mel are then paid once instead of once per epoch. Long clips are
-    centre-cropped once, so random crops are off for the cached copy."""
+    """Add `input_features` to every row: per utterance, the `(n_mels, frames)` float32 log-mel of the whole clip,
+    zero-padded to at least `max_duration`. Decoding, resampling and the log-mel are then paid once instead of once
+    per epoch; the collator cuts a clip longer than `max_duration` to its window of frames (at random in training,
+    centred in evaluation)."""
     extractor = processor.feature_extractor
 
     def featurize(row: dict) -> dict:
-        waveforms = [_prepared_waveform(extractor, path, "center", None) for path in row["audio_path"]]
-        return {"input_features": extractor.log_mel(torch.from_numpy(np.stack(waveforms))).numpy()}
+        return {"input_features": [_whole_clip_log_mel(extractor, path) for path in row["audio_path"]]}
 
     return dataset.map(featurize, num_proc=num_proc, desc="computing log-mel features")
+
+
+def _whole_clip_log_mel(extractor, path: str) -> np.ndarray:
+    samples, sampling_rate = load_audio(path)
+    waveform = extractor.mono_at_model_rate(samples, sampling_rate, name=path)
+    waveform = np.pad(waveform, (0, max(0, extractor.num_samples - waveform.shape[0])))
+    return extractor.log_mel(torch.from_numpy(waveform)[None])[0].numpy()
 
 
 def _prepared_waveform(extractor, path: str, crop: str, rng: np.random.Generator | None) -> np.ndarray:
@@ -71,8 +79,10 @@ class MateDataCollator:
 
     Args:
         processor: the model's processor.
-        crop: how clips longer than the feature window are cut when audio is decoded here:
-            `"random"` for training, `"center"` for evaluation. A random offset is drawn from
+        crop: how clips longer than the feature window are cut: `"random"` for training, `"center"` for evaluation;
+            in samples when audio is decoded here, in frames from the rows' cached whole-clip log-mels (frame t of a
+            clip's log-mel is frame t − offset of its window's, but at the window's two edges). A random offset is
+            drawn from
             (`seed`, `epoch`, segment id) alone, not from a shared generator: the data loader collates
             batches ahead of the training step, so a generator's state at a checkpoint would not
             match what was drawn, and a resumed run would crop differently from an uninterrupted one.
@@ -107,8 +117,14 @@ class MateDataCollator:
     def _audio_inputs(self, rows: list[dict], lengths: list[int]) -> dict[str, torch.Tensor]:
         extractor = self.processor.feature_extractor
         if "input_features" in rows[0]:
-            shape = np.asarray(rows[0]["input_features"][0]).shape
-            features = [row["input_features"] for row in rows]
+            features = [
+                [
+                    self._cached_window(clip, segment_id)
+                    for clip, segment_id in zip(row["input_features"], row["segment_id"])
+                ]
+                for row in rows
+            ]
+            shape = (extractor.n_mels, extractor.num_frames)
             return {"input_features": _pad(features, lengths, shape, fill=extractor.padding_value)}
         audio = [
             [
@@ -118,6 +134,15 @@ class MateDataCollator:
             for row in rows
         ]
         return {"input_features": extractor(audio, sampling_rate=extractor.sampling_rate)["input_features"]}
+
+    def _cached_window(self, clip, segment_id: str) -> np.ndarray:
+        """A cached whole-clip log-mel cut to the feature window's frames."""
+        clip = np.asarray(clip, dtype=np.float32)
+        excess = clip.shape[-1] - self.processor.feature_extractor.num_frames
+        if excess <= 0:
+            return clip
+        start = crop_start(excess, self.crop, self._crop_rng(segment_id))
+        return clip[:, start : start + self.processor.feature_extractor.num_frames]
 
     def _crop_rng(self, segment_id: str) -> np.random.Generator | None:
         if self.crop != "random":
