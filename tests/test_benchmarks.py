@@ -1,4 +1,4 @@
-"""The quick benchmark runs and reports every measure with finite numbers; no time is asserted."""
+"""The quick benchmark runs and reports every measure with finite numbers; no time or size is asserted."""
 
 import math
 import os
@@ -8,10 +8,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 MEASURES = {
-    "1. training throughput": 2,  # frozen and unfrozen text encoder
+    "1. training throughput": 2,  # optimiser step with its data, data path alone
     "2. featurization of files": 2,  # 16 kHz and 44.1 kHz files
     "3. inference per utterance": 3,  # latency, throughput, counted compute
 }
+MEMORY_CASES = ("window_channels (default)", "window_channels, bidirectional", "per_utterance (variant)")
 
 
 def _cells(line: str) -> list[str]:
@@ -38,4 +39,13 @@ def test_quick_benchmark_writes_the_full_table(tmp_path):
     assert {(int(cells[0]), int(cells[1])) for cells in growth} == {(b, t) for b in (1, 2) for t in (1, 4, 16)}
     for cells in growth:
         assert all(math.isfinite(float(cell)) for cell in cells[2:]), cells
+
+    memory = [_cells(line) for line in lines if line.startswith(tuple(f"| {case}" for case in MEMORY_CASES))]
+    assert len(memory) == len(MEMORY_CASES)
+    for cells in memory:  # model, windows, peaks, fixed, per window, worst residual, at 64 windows, fits
+        peaks = [float(peak) for peak in cells[2].split(", ")]
+        assert len(peaks) == len(cells[1].split(", ")) and all(peak > 0 for peak in peaks), cells
+        assert all(math.isfinite(float(cell)) for cell in cells[3:7]), cells
+        assert float(cells[6]) > 0, cells
+    assert "// 64 per step, the last partial batch dropped = 128" in report
     assert all(f"- {field}:" in report for field in ("date", "machine", "software"))

@@ -76,9 +76,10 @@ def test_chunks_with_context_reproduce_whole_dialogue_predictions(setup, dialogu
 def test_cached_features_equal_decoding_in_the_collator(setup, dialogues):
     _, processor = setup
     subset = dialogues.select(range(2))
-    cached = featurize_audio(subset, processor)
+    cache = featurize_audio(subset, processor)
+    assert len(cache) == sum(len(paths) for paths in subset["audio_path"])  # one row per clip
     fresh = MateDataCollator(processor)([subset[0], subset[1]])
-    from_cache = MateDataCollator(processor)([cached[0], cached[1]])
+    from_cache = MateDataCollator(processor, audio_cache=cache)([subset[0], subset[1]])
     assert torch.allclose(fresh["input_features"], from_cache["input_features"], atol=1e-4)
 
 
@@ -126,16 +127,16 @@ def test_cached_whole_clips_are_cut_to_random_windows_of_frames(dialogues):
     texts = [text for dialogue in dialogues["text"] for text in dialogue]
     _, processor = build_tiny_mate(texts, max_duration=0.5)  # the demo's 1–2 s clips are all longer
     extractor = processor.feature_extractor
-    cached = featurize_audio(dialogues.select(range(2)), processor)
-    rows = [cached[0], cached[1]]
-    collate = MateDataCollator(processor, crop="random", seed=3)
+    cache = featurize_audio(dialogues.select(range(2)), processor)
+    rows = [dialogues[0], dialogues[1]]
+    collate = MateDataCollator(processor, crop="random", seed=3, audio_cache=cache)
     crops = collate(rows)["input_features"]
     assert torch.equal(collate([rows[1]])["input_features"][0], crops[1, : len(rows[1]["segment_id"])])
     collate.epoch = 1
     assert not torch.equal(crops, collate(rows)["input_features"])
     starts = set()
-    for position, (clip, path) in enumerate(zip(rows[0]["input_features"], rows[0]["audio_path"])):
-        whole = torch.tensor(clip)
+    for position, path in enumerate(rows[0]["audio_path"]):
+        whole = torch.from_numpy(cache[path])
         window = crops[0, position]
         offsets = [
             s

@@ -10,6 +10,7 @@ plus `paper_optimizer`, `paper_lr_schedule` and `time_shift_augmentation`); a si
 them may replace the command line.
 """
 
+import functools
 import json
 import logging
 import sys
@@ -228,8 +229,6 @@ def add_text_embeddings(dataset: datasets.Dataset, model: MateModel, processor: 
 
 
 def prepare_split(dataset, model, processor, data_args, context: int) -> datasets.Dataset:
-    if data_args.cache_audio_features and model.uses_audio:
-        dataset = featurize_audio(dataset, processor)
     if model.config.freeze_text_encoder and model.uses_text:
         dataset = add_text_embeddings(dataset, model, processor)
     return chunk_dialogues(dataset, max_targets=data_args.max_targets_per_chunk, context=context)
@@ -260,15 +259,19 @@ def run(model_args: ModelArguments, data_args: DataArguments, training_args: Mat
     model, processor = build_model_and_processor(model_args, train_set, dataset)
     context = model.config.context_window - 1
     with training_args.main_process_first():
+        audio_cache = (
+            featurize_audio(dataset, processor) if data_args.cache_audio_features and model.uses_audio else None
+        )
         train_set = prepare_split(train_set, model, processor, data_args, context)
         eval_set = prepare_split(eval_set, model, processor, data_args, context)
+    collate = functools.partial(MateDataCollator, processor, audio=model.uses_audio, audio_cache=audio_cache)
 
     trainer = MateTrainer(
         model=model,
         args=training_args,
         train_dataset=train_set,
         eval_dataset=eval_set,
-        data_collator=MateDataCollator(processor, crop="random", audio=model.uses_audio, seed=training_args.seed),
+        data_collator=collate(crop="random", seed=training_args.seed),
         compute_metrics=make_compute_metrics(),
         processing_class=processor,
     )
@@ -283,7 +286,7 @@ def run(model_args: ModelArguments, data_args: DataArguments, training_args: Mat
     trainer.save_metrics("train", train_result.metrics)
     trainer.save_state()  # trainer_state.json: log_history with the loss and its parts, for learning curves
 
-    trainer.data_collator = MateDataCollator(processor, crop="center", audio=model.uses_audio)
+    trainer.data_collator = collate(crop="center")
     prediction = trainer.predict(eval_set, metric_key_prefix="eval")
     trainer.log_metrics("eval", prediction.metrics)
     trainer.save_metrics("eval", prediction.metrics)

@@ -1,4 +1,4 @@
-"""Dialogue rows → model inputs: chunking long dialogues, cached audio features, the batch collator.
+"""Dialogue rows → model inputs: chunking long dialogues, the cache of log-mels, the batch collator.
 
 Rows are those of `load_kemdy19` / `load_kemdy20`: one dialogue per row, per-utterance lists in
 turn order (`audio_path`, `text`, `emotion_votes`, `emotion_majority`, `arousal`, `valence`, ...).
@@ -16,8 +16,8 @@ from ..feature_extraction_mate import crop_start
 from ..processing_mate import MateProcessor
 from .dialogues import UTTERANCE_COLUMNS
 
-# Per-utterance columns a chunk slices along with the utterances: the reader's, plus the caches.
-SLICED_COLUMNS = (*UTTERANCE_COLUMNS, "input_features", "text_embeds")
+# Per-utterance columns a chunk slices along with the utterances: the reader's, plus the sentence embeddings.
+SLICED_COLUMNS = (*UTTERANCE_COLUMNS, "text_embeds")
 
 
 def chunk_dialogues(dataset: datasets.Dataset, max_targets: int, context: int = 7) -> datasets.Dataset:
@@ -48,17 +48,46 @@ def chunk_dialogues(dataset: datasets.Dataset, max_targets: int, context: int = 
     return dataset.map(split, batched=True, remove_columns=dataset.column_names, desc="chunking dialogues")
 
 
-def featurize_audio(dataset: datasets.Dataset, processor: MateProcessor, num_proc: int | None = None):
-    """Add `input_features` to every row: per utterance, the `(n_mels, frames)` float32 log-mel of the whole clip,
-    zero-padded to at least `max_duration`. Decoding, resampling and the log-mel are then paid once instead of once
-    per epoch; the collator cuts a clip longer than `max_duration` to its window of frames (at random in training,
-    centred in evaluation)."""
+class LogMelCache:
+    """Every clip's whole log-mel, computed once and stored once, looked up by audio path.
+
+    One Arrow row per audio file, `(frames, n_mels)` float32 (frames first: Arrow's variable dimension), read back
+    as numpy without a copy through Python lists. Samples that share an utterance (the 8 windows it belongs to)
+    share its row instead of carrying copies: KEMDy19's 8,200 training windows would otherwise hold about 16 GB.
+    """
+
+    def __init__(self, table: datasets.Dataset):
+        self.table = table.with_format("numpy", columns=["input_features"])
+        self.row_of = {path: index for index, path in enumerate(table["audio_path"])}
+
+    def __len__(self) -> int:
+        return len(self.row_of)
+
+    def __getitem__(self, audio_path: str) -> np.ndarray:
+        """The `(n_mels, frames)` log-mel of the file, at least `max_duration` long."""
+        return self.table[self.row_of[audio_path]]["input_features"].T
+
+
+def featurize_audio(dataset: datasets.Dataset, processor: MateProcessor, num_proc: int | None = None) -> LogMelCache:
+    """The log-mel of every clip of `dataset`'s dialogues, whole and zero-padded to at least `max_duration`:
+    decoding, resampling and the log-mel are paid once per run instead of once per window and epoch. The collator
+    cuts a clip longer than `max_duration` to its window of frames (at random in training, centred in evaluation)."""
     extractor = processor.feature_extractor
+    paths = sorted({path for dialogue in dataset["audio_path"] for path in dialogue})
+    features = datasets.Features(
+        {
+            "audio_path": datasets.Value("string"),
+            "input_features": datasets.Array2D(shape=(None, extractor.n_mels), dtype="float32"),
+        }
+    )
 
     def featurize(row: dict) -> dict:
-        return {"input_features": [_whole_clip_log_mel(extractor, path) for path in row["audio_path"]]}
+        return {"input_features": _whole_clip_log_mel(extractor, row["audio_path"]).T}
 
-    return dataset.map(featurize, num_proc=num_proc, desc="computing log-mel features")
+    table = datasets.Dataset.from_dict({"audio_path": paths}).map(
+        featurize, features=features, num_proc=num_proc, desc="computing log-mel features"
+    )
+    return LogMelCache(table)
 
 
 def _whole_clip_log_mel(extractor, path: str) -> np.ndarray:
@@ -80,20 +109,20 @@ class MateDataCollator:
     Args:
         processor: the model's processor.
         crop: how clips longer than the feature window are cut: `"random"` for training, `"center"` for evaluation;
-            in samples when audio is decoded here, in frames from the rows' cached whole-clip log-mels (frame t of a
-            clip's log-mel is frame t − offset of its window's, but at the window's two edges). A random offset is
-            drawn from
-            (`seed`, `epoch`, segment id) alone, not from a shared generator: the data loader collates
-            batches ahead of the training step, so a generator's state at a checkpoint would not
-            match what was drawn, and a resumed run would crop differently from an uninterrupted one.
+            in samples when audio is decoded here, in frames from `audio_cache` (frame t of a clip's log-mel is frame
+            t − offset of its window's, but at the window's two edges). A random offset is drawn from (`seed`,
+            `epoch`, segment id) alone, not from a shared generator: the data loader collates batches ahead of the
+            training step, so a generator's state at a checkpoint would not match what was drawn, and a resumed run
+            would crop differently from an uninterrupted one.
         seed: seed of the random crops (the run's `seed`).
         epoch: the training epoch, so each epoch crops afresh; [`MateTrainer`] sets it as each epoch begins
             (loader workers kept alive across epochs, `dataloader_persistent_workers`, keep their first epoch's).
         audio: whether to yield `input_features`; `False` for a text-only model (`input_modalities="text"`),
             which never reads them, so its batches skip decoding audio.
+        audio_cache: the clips' log-mels computed once (`featurize_audio`); without it, audio is decoded here.
 
     `__call__` returns, for B rows of up to T utterances: `utterance_mask` (B, T), `input_features`
-    (B, T, n_mels, frames) (decoded here, or the rows' cached `input_features`), `input_ids`,
+    (B, T, n_mels, frames) (from `audio_cache`, or decoded here), `input_ids`,
     `attention_mask`, `token_type_ids` (B, T, L) or the rows' cached `text_embeds` (B, T, H), and the
     targets `labels` (B, T, 7) vote distributions, `arousal_labels`, `valence_labels` (B, T),
     `majority_labels` (B, T, 7) multi-hot and `target_mask` (B, T) (0 for context-only utterances).
@@ -104,6 +133,7 @@ class MateDataCollator:
     audio: bool = True
     seed: int = 0
     epoch: int = 0
+    audio_cache: LogMelCache | None = None
 
     def __call__(self, rows: list[dict]) -> dict[str, torch.Tensor]:
         lengths = [len(row["segment_id"]) for row in rows]
@@ -116,11 +146,11 @@ class MateDataCollator:
 
     def _audio_inputs(self, rows: list[dict], lengths: list[int]) -> dict[str, torch.Tensor]:
         extractor = self.processor.feature_extractor
-        if "input_features" in rows[0]:
+        if self.audio_cache is not None:
             features = [
                 [
-                    self._cached_window(clip, segment_id)
-                    for clip, segment_id in zip(row["input_features"], row["segment_id"])
+                    self._cached_window(self.audio_cache[path], segment_id)
+                    for path, segment_id in zip(row["audio_path"], row["segment_id"])
                 ]
                 for row in rows
             ]
@@ -135,9 +165,8 @@ class MateDataCollator:
         ]
         return {"input_features": extractor(audio, sampling_rate=extractor.sampling_rate)["input_features"]}
 
-    def _cached_window(self, clip, segment_id: str) -> np.ndarray:
+    def _cached_window(self, clip: np.ndarray, segment_id: str) -> np.ndarray:
         """A cached whole-clip log-mel cut to the feature window's frames."""
-        clip = np.asarray(clip, dtype=np.float32)
         excess = clip.shape[-1] - self.processor.feature_extractor.num_frames
         if excess <= 0:
             return clip
