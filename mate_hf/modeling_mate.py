@@ -27,8 +27,8 @@ STANDARDIZE_EPS = 1e-5
 @dataclass
 class MateOutput(ModelOutput):
     r"""
-    Output of [`MateModel`], for a batch of `B` dialogues of up to `T` utterances. Values at padded
-    utterance slots (`utterance_mask == 0`) are zeros.
+    Output of [`MateModel`], for a batch of `B` dialogues of up to `T` utterances. Values at slots with no
+    prediction (padded, `utterance_mask == 0`, or context only, `target_mask == 0`) are zeros.
 
     Args:
         loss (`torch.FloatTensor` of shape `()`, *optional*): λ · emotion loss + (1 − λ) · (arousal MSE +
@@ -461,7 +461,7 @@ class MateModel(MatePreTrainedModel):
         if input_features is None:
             raise ValueError(f"input_modalities={self.config.input_modalities!r} needs input_features")
         features = _gather(input_features, valid)
-        if self.audio_encoder.positions > 1:  # the window's spectrograms are one input's channels
+        if self.config.audio_encoder == "window_channels":  # the window's spectrograms are one input's channels
             return self.audio_encoder(features, windows)
         each_once = torch.arange(len(valid), device=valid.device).unsqueeze(1)
         return _take_rows(self.audio_encoder(features, each_once).squeeze(1), windows)
