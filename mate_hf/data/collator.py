@@ -53,7 +53,8 @@ class LogMelCache:
 
     One Arrow row per audio file, `(frames, n_mels)` float32 (frames first: Arrow's variable dimension), read back
     as numpy without a copy through Python lists. Samples that share an utterance (the 8 windows it belongs to)
-    share its row instead of carrying copies: KEMDy19's 8,200 training windows would otherwise hold about 16 GB.
+    share its row instead of carrying copies: KEMDy19's 8,200 training windows would otherwise hold 8,200 x 8
+    log-mels of 229 x 313 float32, 18.8 GB.
     """
 
     def __init__(self, table: datasets.Dataset):
