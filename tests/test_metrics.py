@@ -451,7 +451,7 @@ def test_modules_load_by_path_without_network(monkeypatch):
     monkeypatch.setattr(socket.socket, "connect", refuse)
     for name in METRIC_NAMES:
         metric = load_metric(name)
-        assert metric_path(name).endswith(f"metrics/{name}/{name}.py")
+        assert metric_path(name).endswith(f"metrics/{name}.py")
         assert metric.description.strip() and metric.inputs_description.strip()
         assert set(metric.features) == {"predictions", "references"}
     gold = multi_hot(["angry"], ["sad", "happy"])

@@ -1,7 +1,8 @@
 """Evaluation metrics for MATE: `evaluate` modules shipped in this package, loaded offline by file path.
 
 `evaluate.load("f1")` fetches its script from the Hub; a local module file loads without network, so each
-metric lives in `mate_hf/metrics/<name>/<name>.py` and `load_metric(name)` loads it from there:
+metric lives in `mate_hf/metrics/<name>.py` (beside `metric_inputs.py`, what they share) and `load_metric(name)`
+loads it from there:
 
 - `ccc`: concordance correlation coefficient (arousal, valence);
 - `precision_recall_at_k`: the authors' precision@k / recall@k / F1@k against tied majority labels, over the
@@ -34,7 +35,7 @@ def metric_path(name: str) -> str:
     """Path of the module file of metric `name` (one of `METRIC_NAMES`)."""
     if name not in METRIC_NAMES:
         raise ValueError(f"unknown metric {name!r}; choose one of {METRIC_NAMES}")
-    return str(_METRICS_DIR / name / f"{name}.py")
+    return str(_METRICS_DIR / f"{name}.py")
 
 
 def load_metric(name: str, **load_kwargs: Any) -> evaluate.EvaluationModule:

@@ -3,13 +3,14 @@
 Not the MATE paper's published metric: that is `precision_recall_at_k`. This one resembles the authors'
 `get_metric`, which they computed but did not report; the description says how the two differ.
 
-Self-contained on purpose (numpy, datasets, evaluate only): `evaluate.load(path_to_this_file)` copies
-the file into its module cache and imports it from there, so it must not depend on package-relative imports.
+`evaluate.load(path_to_this_file)` copies the file into its module cache with `metric_inputs.py`, its only
+package-relative import (evaluate copies a file imported that way from the same folder).
 """
 
-import datasets
 import evaluate
 import numpy as np
+
+from .metric_inputs import SCORES_AGAINST_MULTI_HOT, check_scores_and_multi_hot, ranked_classes
 
 _DESCRIPTION = """\
 Macro precision, recall and F1 from a top-k confusion matrix, for emotion classes with tied majority labels.
@@ -58,31 +59,10 @@ Returns:
     f1 (`float`): 2PR / (P + R) of the two above.
     confusion_matrix (`list` of `list` of `int`): C x C, rows gold, columns predicted.
 Examples:
-    >>> topk_confusion = evaluate.load("mate_hf/metrics/topk_confusion/topk_confusion.py")
+    >>> topk_confusion = evaluate.load("mate_hf/metrics/topk_confusion.py")
     >>> topk_confusion.compute(predictions=[[0.1, 0.9], [0.8, 0.2]], references=[[0, 1], [1, 1]])["f1"]
     1.0
 """
-
-
-def check_scores_and_multi_hot(scores: np.ndarray, multi_hot: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Validated float scores and boolean gold sets, both (n, C); errors name what is wrong."""
-    scores = np.asarray(scores, dtype=np.float64)
-    multi_hot = np.asarray(multi_hot, dtype=np.float64)
-    if scores.ndim != 2 or scores.shape != multi_hot.shape:
-        raise ValueError(f"predictions and references must both be (n, C), got {scores.shape} and {multi_hot.shape}")
-    if not np.all(np.isfinite(scores)):
-        raise ValueError("predictions contain NaN or infinite scores")
-    if not np.all((multi_hot == 0) | (multi_hot == 1)):
-        raise ValueError("references must be multi-hot (0/1)")
-    gold = multi_hot == 1
-    if not np.all(gold.any(axis=1)):
-        raise ValueError("every reference row needs at least one gold class")
-    return scores, gold
-
-
-def ranked_classes(scores: np.ndarray) -> np.ndarray:
-    """Class indices by descending score per row; equal scores keep the lower index first."""
-    return np.argsort(-scores, axis=1, kind="stable")
 
 
 def topk_confusion_matrix(scores: np.ndarray, multi_hot: np.ndarray) -> np.ndarray:
@@ -129,13 +109,7 @@ class TopkConfusion(evaluate.Metric):
             description=_DESCRIPTION,
             citation=_CITATION,
             inputs_description=_KWARGS_DESCRIPTION,
-            # float64 keeps scores unrounded, so ties stay exactly the ties the caller passed.
-            features=datasets.Features(
-                {
-                    "predictions": datasets.Sequence(datasets.Value("float64")),
-                    "references": datasets.Sequence(datasets.Value("float64")),
-                }
-            ),
+            features=SCORES_AGAINST_MULTI_HOT,
         )
 
     def _compute(self, predictions, references) -> dict:

@@ -1,7 +1,7 @@
 """Concordance correlation coefficient (Lin, 1989) as an `evaluate` metric.
 
-Self-contained on purpose (numpy, datasets, evaluate only): `evaluate.load(path_to_this_file)` copies
-the file into its module cache and imports it from there, so it must not depend on package-relative imports.
+Self-contained (numpy, datasets, evaluate only): `evaluate.load(path_to_this_file)` copies the file into its module
+cache and imports it from there.
 """
 
 import datasets
@@ -41,7 +41,7 @@ Args:
 Returns:
     ccc (`float`): the concordance correlation coefficient, in [-1, 1].
 Examples:
-    >>> ccc = evaluate.load("mate_hf/metrics/ccc/ccc.py")
+    >>> ccc = evaluate.load("mate_hf/metrics/ccc.py")
     >>> ccc.compute(predictions=[1.0, 2.0, 3.0], references=[1.0, 2.0, 3.0])
     {'ccc': 1.0}
 """

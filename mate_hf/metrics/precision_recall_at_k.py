@@ -1,13 +1,14 @@
 """The MATE authors' published emotion metric (precision@k and recall@k against a possibly tied majority label set)
 as an `evaluate` metric.
 
-Self-contained on purpose (numpy, datasets, evaluate only): `evaluate.load(path_to_this_file)` copies
-the file into its module cache and imports it from there, so it must not depend on package-relative imports.
+`evaluate.load(path_to_this_file)` copies the file into its module cache with `metric_inputs.py`, its only
+package-relative import (evaluate copies a file imported that way from the same folder).
 """
 
-import datasets
 import evaluate
 import numpy as np
+
+from .metric_inputs import SCORES_AGAINST_MULTI_HOT, check_scores_and_multi_hot, ranked_classes
 
 # The authors' test batch size: their published numbers are averages over test batches of this many utterances.
 PUBLISHED_BATCH_SIZE = 64
@@ -57,29 +58,11 @@ Returns:
         per batch of `batch_size` in the given order, averaged over the batches (`..._batch64` by default: the
         published numbers).
 Examples:
-    >>> metric = evaluate.load("mate_hf/metrics/precision_recall_at_k/precision_recall_at_k.py")
+    >>> metric = evaluate.load("mate_hf/metrics/precision_recall_at_k.py")
     >>> result = metric.compute(predictions=[[0.1, 0.9], [0.8, 0.2]], references=[[0, 1], [1, 1]])
     >>> result["precision_at_1"], result["recall_at_1"]
     (1.0, 0.75)
 """
-
-
-def check_scores_and_multi_hot(scores: np.ndarray, multi_hot: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Validated float scores and boolean gold sets, both (n, C) with C >= 2; errors name what is wrong."""
-    scores = np.asarray(scores, dtype=np.float64)
-    multi_hot = np.asarray(multi_hot, dtype=np.float64)
-    if scores.ndim != 2 or scores.shape != multi_hot.shape:
-        raise ValueError(f"predictions and references must both be (n, C), got {scores.shape} and {multi_hot.shape}")
-    if scores.shape[1] < 2:
-        raise ValueError(f"predictions need at least 2 classes for top-2, got {scores.shape[1]}")
-    if not np.all(np.isfinite(scores)):
-        raise ValueError("predictions contain NaN or infinite scores")
-    if not np.all((multi_hot == 0) | (multi_hot == 1)):
-        raise ValueError("references must be multi-hot (0/1)")
-    gold = multi_hot == 1
-    if not np.all(gold.any(axis=1)):
-        raise ValueError("every reference row needs at least one gold class")
-    return scores, gold
 
 
 def check_batch_size(batch_size: int) -> int:
@@ -87,11 +70,6 @@ def check_batch_size(batch_size: int) -> int:
     if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
     return int(batch_size)
-
-
-def ranked_classes(scores: np.ndarray) -> np.ndarray:
-    """Class indices by descending score per row; equal scores keep the lower index first."""
-    return np.argsort(-scores, axis=1, kind="stable")
 
 
 def hits_at_k(ranking: np.ndarray, gold: np.ndarray, k: int) -> np.ndarray:
@@ -126,17 +104,11 @@ class PrecisionRecallAtK(evaluate.Metric):
             description=_DESCRIPTION,
             citation=_CITATION,
             inputs_description=_KWARGS_DESCRIPTION,
-            # float64 keeps scores unrounded, so ties stay exactly the ties the caller passed.
-            features=datasets.Features(
-                {
-                    "predictions": datasets.Sequence(datasets.Value("float64")),
-                    "references": datasets.Sequence(datasets.Value("float64")),
-                }
-            ),
+            features=SCORES_AGAINST_MULTI_HOT,
         )
 
     def _compute(self, predictions, references, batch_size: int = PUBLISHED_BATCH_SIZE) -> dict:
-        scores, gold = check_scores_and_multi_hot(predictions, references)
+        scores, gold = check_scores_and_multi_hot(predictions, references, min_classes=2)  # top-2
         batch_size = check_batch_size(batch_size)
         ranking = ranked_classes(scores)
         gold_sizes = gold.sum(axis=1)

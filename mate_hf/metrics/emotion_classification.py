@@ -1,14 +1,14 @@
 """Standard single-label metrics (accuracy, macro/weighted F1, confusion matrix) for tied majority labels.
 
-Self-contained on purpose (numpy, scikit-learn, datasets, evaluate only): `evaluate.load(path_to_this_file)`
-copies the file into its module cache and imports it from there, so it must not depend on package-relative
-imports.
+`evaluate.load(path_to_this_file)` copies the file into its module cache with `metric_inputs.py`, its only
+package-relative import (evaluate copies a file imported that way from the same folder).
 """
 
-import datasets
 import evaluate
 import numpy as np
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score
+
+from .metric_inputs import SCORES_AGAINST_MULTI_HOT, check_scores_and_multi_hot
 
 _DESCRIPTION = """\
 Accuracy, macro-F1 and weighted-F1 (scikit-learn) of the argmax prediction against the majority label,
@@ -34,7 +34,7 @@ Returns:
     accuracy (`float`), macro_f1 (`float`), weighted_f1 (`float`),
     confusion_matrix (`list` of `list` of `int`): C x C, rows true, columns predicted.
 Examples:
-    >>> metric = evaluate.load("mate_hf/metrics/emotion_classification/emotion_classification.py")
+    >>> metric = evaluate.load("mate_hf/metrics/emotion_classification.py")
     >>> metric.compute(predictions=[[0.2, 0.8], [0.6, 0.4]], references=[[0, 1], [1, 1]])["accuracy"]
     1.0
 """
@@ -42,16 +42,11 @@ Examples:
 
 def single_labels(scores: np.ndarray, multi_hot: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(true, predicted) class indices: argmax, and the argmax if it is gold else the first gold class."""
-    scores = np.asarray(scores, dtype=np.float64)
-    gold = np.asarray(multi_hot, dtype=np.float64)
-    if scores.ndim != 2 or scores.shape != gold.shape:
-        raise ValueError(f"predictions and references must both be (n, C), got {scores.shape} and {gold.shape}")
-    if not np.all((gold == 0) | (gold == 1)) or not np.all(gold.any(axis=1)):
-        raise ValueError("references must be multi-hot (0/1) with at least one gold class per row")
+    scores, gold = check_scores_and_multi_hot(scores, multi_hot)
     predicted = np.argmax(scores, axis=1)
     rows = np.arange(len(predicted))
-    first_gold = np.argmax(gold, axis=1)  # argmax of a 0/1 row is its first 1
-    true = np.where(gold[rows, predicted] == 1, predicted, first_gold)
+    first_gold = np.argmax(gold, axis=1)  # argmax of a boolean row is its first True
+    true = np.where(gold[rows, predicted], predicted, first_gold)
     return true, predicted
 
 
@@ -62,12 +57,7 @@ class EmotionClassification(evaluate.Metric):
             description=_DESCRIPTION,
             citation=_CITATION,
             inputs_description=_KWARGS_DESCRIPTION,
-            features=datasets.Features(
-                {
-                    "predictions": datasets.Sequence(datasets.Value("float64")),
-                    "references": datasets.Sequence(datasets.Value("float64")),
-                }
-            ),
+            features=SCORES_AGAINST_MULTI_HOT,
             reference_urls=["https://scikit-learn.org/stable/modules/model_evaluation.html"],
         )
 
