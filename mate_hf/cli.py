@@ -26,7 +26,6 @@ from typing import IO, Any
 
 from . import __version__
 from .audio_io import load_audio
-from .convert_reference import add_arguments as add_conversion_arguments
 from .convert_reference import convert_reference_checkpoint
 from .publishing import AUDIO_SUFFIXES, stage, upload, verify_staged
 from .saving import load_mate_pipeline
@@ -409,7 +408,11 @@ def build_parser() -> argparse.ArgumentParser:
         "infer window, hidden size, layers and direction from its shapes, and write a MATE folder that "
         "AutoModel.from_pretrained loads and that predicts what their model predicts.",
     )
-    add_conversion_arguments(convert)
+    convert.add_argument("checkpoint", help="the authors' model.pth (torch.save(model.state_dict()))")
+    convert.add_argument("output_dir", help="folder to write the MATE model into")
+    convert.add_argument(
+        "--text_encoder", help="KoBERT weights and tokenizer to attach, e.g. skt/kobert-base-v1 (Hub id or folder)"
+    )
     convert.set_defaults(run=run_convert_reference)
     return parser
 

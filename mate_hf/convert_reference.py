@@ -8,12 +8,10 @@ size, LSTM hidden size, layer count and direction from its shapes, maps its name
 converted one takes log-mels (it standardises them itself) and `text_embeds`, and predicts the same.
 
     mate-hf convert-reference exp/lstm_speaker_adam_8_123/model.pth converted/ --text_encoder skt/kobert-base-v1
-    python -m mate_hf.convert_reference model.pth converted/
 """
 
 from __future__ import annotations
 
-import argparse
 import logging
 import pickle
 import re
@@ -26,6 +24,7 @@ from .feature_extraction_mate import MateFeatureExtractor
 from .modeling_mate import MateModel
 from .processing_mate import MateProcessor
 from .saving import save_mate_folder
+from .text_tokenizers import load_text_tokenizer
 
 logger = logging.getLogger(__name__)
 
@@ -203,8 +202,6 @@ def convert_reference_checkpoint(
         model.save_pretrained(output_dir)
         feature_extractor.save_pretrained(output_dir)
         return Path(output_dir)
-    from .text_tokenizers import load_text_tokenizer
-
     processor = MateProcessor(feature_extractor, load_text_tokenizer(text_encoder, **hub_kwargs))
     return save_mate_folder(output_dir, model, processor)
 
@@ -218,23 +215,3 @@ def _with_text_encoder(config: MateConfig, text_encoder: str, **hub_kwargs) -> M
             f"reads {text_size}-d ones"
         )
     return model
-
-
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    add_arguments(parser)
-    args = parser.parse_args(argv)
-    convert_reference_checkpoint(args.checkpoint, args.output_dir, text_encoder=args.text_encoder)
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The command line of the conversion, shared by `mate-hf convert-reference` and `python -m`."""
-    parser.add_argument("checkpoint", help="the authors' model.pth (torch.save(model.state_dict()))")
-    parser.add_argument("output_dir", help="folder to write the MATE model into")
-    parser.add_argument(
-        "--text_encoder", help="KoBERT weights and tokenizer to attach, e.g. skt/kobert-base-v1 (Hub id or folder)"
-    )
-
-
-if __name__ == "__main__":
-    main()
