@@ -399,9 +399,8 @@ class MateModel(MatePreTrainedModel):
         valid = present.nonzero().squeeze(1)  # flat indices of the real utterances
         if valid.numel() == 0:
             raise ValueError("utterance_mask marks no utterance as present")
-        if target_mask is not None:
-            present = present & (target_mask.reshape(-1) > 0)
-        targets = present.nonzero().squeeze(1)  # flat indices of the utterances to predict
+        is_target = present if target_mask is None else present & (target_mask.reshape(-1) > 0)
+        targets = is_target.nonzero().squeeze(1)  # flat indices of the utterances to predict
         if targets.numel() == 0:
             raise ValueError("target_mask marks no present utterance as a target")
 
@@ -431,7 +430,7 @@ class MateModel(MatePreTrainedModel):
             )
         if labels is not None:
             output.loss, output.loss_emotion, output.loss_arousal, output.loss_valence = mate_loss(
-                output, labels, arousal_labels, valence_labels, present.view(batch, length), self.config
+                output, labels, arousal_labels, valence_labels, is_target.view(batch, length), self.config
             )
         return output
 
