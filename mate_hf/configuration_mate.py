@@ -1,5 +1,6 @@
 """Configuration of MATE, the Multimodal model using Audio and Text for Emotion recognition."""
 
+import warnings
 from typing import Literal
 
 from transformers import AutoConfig, PreTrainedConfig
@@ -22,7 +23,10 @@ KOBERT_SHAPE = {
 # KR-BERT, the encoder the slides cite: a character-level BERT-base (vocabulary 16,424); an option.
 KR_BERT_NAME = "snunlp/KR-BERT-char16424"
 
-INPUT_MODALITIES = ("audio+text", "audio", "text")
+MODALITIES = ("audio+text", "audio", "text")
+# The name `modalities` had before it was renamed, read (with a FutureWarning) from older code and config.json files.
+# The model class keeps an attribute of that name: transformers' `PreTrainedModel.input_modalities`, another thing.
+DEPRECATED_MODALITIES_NAME = "input_modalities"
 AUDIO_ENCODERS = ("window_channels", "per_utterance")
 AUDIO_INPUT_NORMS = ("standardize", "batch_norm")
 # What a folder saved before `audio_encoder` and `audio_input_norm` existed was built with.
@@ -67,8 +71,9 @@ class MateConfig(PreTrainedConfig):
             lands on this grid exactly, without pooling.
         freeze_text_encoder (`bool`, defaults to `True`): Keep the text encoder fixed (no gradients, eval mode),
             as the authors used fixed sentence embeddings.
-        input_modalities (`str`, defaults to `"audio+text"`): `"audio+text"`, `"audio"` or `"text"`; a missing
-            modality is replaced by zeros (the paper's ablations).
+        modalities (`str`, defaults to `"audio+text"`): The modalities the model uses: `"audio+text"`, `"audio"` or
+            `"text"`; a missing modality is replaced by zeros (the paper's ablations). Formerly `input_modalities`,
+            still accepted (as a keyword or in a saved config.json) with a `FutureWarning`.
         context_window (`int`, defaults to 8): Consecutive utterances (ending at the target) the LSTM reads.
         lstm_hidden_size (`int`, defaults to 512): Hidden size of the dialogue LSTM.
         lstm_num_layers (`int`, defaults to 4): Layers of the dialogue LSTM.
@@ -94,6 +99,24 @@ class MateConfig(PreTrainedConfig):
             model. Needs `audio_encoder="per_utterance"`: the window encoder has no audio embedding of one utterance
             alone.
         initializer_range (`float`, defaults to 0.02): Standard deviation of the linear layers' initial weights.
+
+    Example:
+
+    ```python
+    >>> from mate_hf import MateConfig
+
+    >>> config = MateConfig()  # the authors' model: 10 s clips, 229 mel bands, KoBERT-sized text encoder
+    >>> config.audio_hidden_size, config.text_hidden_size, config.utterance_hidden_size
+    (816, 768, 1584)
+    >>> config.modalities, config.num_labels, config.id2label[5]
+    ('audio+text', 7, 'neutral')
+
+    >>> # A small audio-only variant; `text_config` takes BERT settings
+    >>> small = MateConfig(modalities="audio", n_mels=64, lstm_hidden_size=16, text_config={"hidden_size": 32})
+    >>> small.utterance_hidden_size, small.dialogue_hidden_size  # 816 audio + 32 text; 8 window positions × 16
+    (848, 128)
+
+    ```
     """
 
     model_type = "mate"
@@ -116,7 +139,7 @@ class MateConfig(PreTrainedConfig):
     audio_conv_pooling: list[bool] | tuple[bool, ...] = (False, True, True, True)
     audio_embedding_grid: list[int] | tuple[int, ...] = (24, 34)
     freeze_text_encoder: bool = True
-    input_modalities: Literal["audio+text", "audio", "text"] = "audio+text"
+    modalities: Literal["audio+text", "audio", "text"] = "audio+text"
     context_window: int = 8
     lstm_hidden_size: int = 512
     lstm_num_layers: int = 4
@@ -134,6 +157,9 @@ class MateConfig(PreTrainedConfig):
     initializer_range: float = 0.02
 
     def __post_init__(self, **kwargs):
+        if DEPRECATED_MODALITIES_NAME in kwargs:  # MateConfig(input_modalities=...), or an older config.json
+            _warn_input_modalities(stacklevel=4)
+            self.modalities = kwargs.pop(DEPRECATED_MODALITIES_NAME)
         if self.id2label is None:
             self.id2label = dict(enumerate(EMOTION_LABELS))
             self.label2id = {label: index for index, label in enumerate(EMOTION_LABELS)}
@@ -147,7 +173,20 @@ class MateConfig(PreTrainedConfig):
         saved_before_encoder_modes = "transformers_version" in config_dict and "audio_encoder" not in config_dict
         if saved_before_encoder_modes:
             config_dict = {**AUDIO_SETTINGS_BEFORE_ENCODER_MODES, **config_dict}
+        if DEPRECATED_MODALITIES_NAME in kwargs:  # from_pretrained(..., input_modalities=...) overrides the saved value
+            config_dict = {**config_dict, DEPRECATED_MODALITIES_NAME: kwargs.pop(DEPRECATED_MODALITIES_NAME)}
         return super().from_dict(config_dict, **kwargs)
+
+    @property
+    def input_modalities(self) -> str:
+        """Deprecated name of `modalities`."""
+        _warn_input_modalities(stacklevel=5)
+        return self.modalities
+
+    @input_modalities.setter
+    def input_modalities(self, value: str) -> None:
+        _warn_input_modalities(stacklevel=5)
+        self.modalities = value
 
     def _check_consistency(self) -> None:
         blocks = (self.audio_conv_channels, self.audio_conv_kernel_sizes, self.audio_conv_pooling)
@@ -169,8 +208,8 @@ class MateConfig(PreTrainedConfig):
             )
         if not 0.0 < self.class_balanced_beta < 1.0:
             raise ValueError(f"class_balanced_beta must lie in (0, 1); got {self.class_balanced_beta}")
-        if self.input_modalities not in INPUT_MODALITIES:
-            raise ValueError(f"input_modalities must be one of {INPUT_MODALITIES}; got {self.input_modalities!r}")
+        if self.modalities not in MODALITIES:
+            raise ValueError(f"modalities must be one of {MODALITIES}; got {self.modalities!r}")
         if not 0.0 <= self.loss_lambda <= 1.0:
             raise ValueError(f"loss_lambda must lie in [0, 1]; got {self.loss_lambda}")
         if self.unimodal_loss_weight < 0.0:
@@ -209,6 +248,11 @@ class MateConfig(PreTrainedConfig):
         """The audio settings a matching `MateFeatureExtractor` is built with."""
         names = ("sampling_rate", "max_duration", "n_fft", "hop_length", "f_min", "f_max", "n_mels")
         return {name: getattr(self, name) for name in names}
+
+
+def _warn_input_modalities(stacklevel: int) -> None:
+    """`stacklevel` counts from this function's caller (2) up to the user's line."""
+    warnings.warn("input_modalities is deprecated, use modalities", FutureWarning, stacklevel=stacklevel)
 
 
 __all__ = ["EMOTION_LABELS", "KOBERT_NAME", "KR_BERT_NAME", "MateConfig"]

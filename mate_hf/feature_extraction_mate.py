@@ -239,7 +239,8 @@ class MateFeatureExtractor(SequenceFeatureExtractor):
         output.pop("_mel_transform", None)
         return output
 
-    def _mel(self) -> torchaudio.transforms.MelSpectrogram:
+    def mel_spectrogram(self) -> torchaudio.transforms.MelSpectrogram:
+        """torchaudio's power mel spectrogram with this extractor's settings (made once, then reused)."""
         if self._mel_transform is None:
             self._mel_transform = torchaudio.transforms.MelSpectrogram(
                 sample_rate=self.sampling_rate,
@@ -262,7 +263,7 @@ class MateFeatureExtractor(SequenceFeatureExtractor):
         num_rows, num_samples = waveforms.shape
         frames_to_compute = self._frames_to_compute(waveforms)
         with torch.inference_mode():
-            mel = self._mel().to(waveforms.device)
+            mel = self.mel_spectrogram().to(waveforms.device)
             output = waveforms.new_full((num_rows, self.n_mels, num_samples // self.hop_length + 1), SILENCE_DB)
             for frames in torch.unique(frames_to_compute).tolist():
                 rows = (frames_to_compute == frames).nonzero().squeeze(1)
@@ -346,21 +347,43 @@ class MateFeatureExtractor(SequenceFeatureExtractor):
             for u, utterance in enumerate(dialogue)
         ]
         features = self.log_mel(torch.from_numpy(np.stack(prepared)))
-        batch = self._scatter_into_dialogues(features, [len(dialogue) for dialogue in dialogues])
+        lengths = [len(dialogue) for dialogue in dialogues]
+        batch = {
+            "input_features": pad_dialogues(features.split(lengths), fill=self.padding_value),
+            "utterance_mask": dialogue_mask(lengths),
+        }
         return BatchFeature(batch, tensor_type=return_tensors)
 
-    def _scatter_into_dialogues(self, features: torch.Tensor, lengths: list[int]) -> dict:
-        max_length = max(lengths)
-        input_features = torch.full(
-            (len(lengths), max_length, *features.shape[1:]), self.padding_value, dtype=features.dtype
-        )
-        utterance_mask = torch.zeros(len(lengths), max_length, dtype=torch.long)
-        start = 0
-        for index, length in enumerate(lengths):
-            input_features[index, :length] = features[start : start + length]
-            utterance_mask[index, :length] = 1
-            start += length
-        return {"input_features": input_features, "utterance_mask": utterance_mask}
+
+def pad_dialogues(
+    dialogues: Sequence[torch.Tensor], fill: float = 0.0, item_shape: tuple | None = None
+) -> torch.Tensor:
+    """Per-dialogue tensors `(T_i, ...)` → one `(B, max T, ...)` tensor of their dtype, `fill` in the slots after a
+    dialogue's last utterance.
+
+    With `item_shape`, each utterance's value must have that shape (`ValueError` otherwise); without it, values
+    of different sizes (e.g. token positions) are also padded with `fill` at the end of each dimension.
+    """
+    if item_shape is not None:
+        for index, dialogue in enumerate(dialogues):
+            if tuple(dialogue.shape[1:]) != tuple(item_shape):
+                raise ValueError(
+                    f"dialogue {index}: expected values of shape {tuple(item_shape)} per utterance, "
+                    f"got {tuple(dialogue.shape[1:])}"
+                )
+    shape = [max(sizes) for sizes in zip(*(dialogue.shape for dialogue in dialogues))]
+    padded = dialogues[0].new_full((len(dialogues), *shape), fill)
+    for index, dialogue in enumerate(dialogues):
+        padded[(index, *(slice(0, size) for size in dialogue.shape))] = dialogue
+    return padded
+
+
+def dialogue_mask(lengths: Sequence[int], starts: Sequence[int] | None = None) -> torch.Tensor:
+    """`(B, max T)` long mask: 1 from `starts[i]` (default 0) to `lengths[i]` in row i, 0 elsewhere."""
+    mask = torch.zeros(len(lengths), max(lengths), dtype=torch.long)
+    for index, length in enumerate(lengths):
+        mask[index, (starts[index] if starts is not None else 0) : length] = 1
+    return mask
 
 
 def _is_waveform(value) -> bool:

@@ -13,10 +13,8 @@ from transformers import initialization as init
 from transformers.utils import ModelOutput
 
 from .configuration_mate import MateConfig
+from .feature_extraction_mate import SILENCE_DB
 
-# Must equal the feature extractor's padding value: padding a spectrogram with it is the same as
-# having zero-padded the waveform further.
-SILENCE_DB = -100.0
 # Inputs (utterances or windows) the audio encoder runs at once in eval mode: a 10 s clip's conv activations take
 # about 40 MB, a window's about 80 MB.
 AUDIO_EVAL_CHUNK = 16
@@ -140,6 +138,7 @@ class MateAudioEncoder(nn.Module):
         missing_mels = max(0, self.min_input_size - features.shape[-2])
         missing_frames = max(0, self.min_input_size - features.shape[-1])
         if missing_mels or missing_frames:
+            # The feature extractor's padding value: the same as having zero-padded the waveform further.
             features = F.pad(features, (0, missing_frames, 0, missing_mels), value=SILENCE_DB)
         return features
 
@@ -263,6 +262,7 @@ class MatePreTrainedModel(PreTrainedModel):
     config_class = MateConfig
     base_model_prefix = "mate"
     main_input_name = "input_features"
+    # transformers' attribute: the inputs the architecture can take. Which ones a model uses is `config.modalities`.
     input_modalities = ("audio", "text")
 
     @classmethod
@@ -315,12 +315,32 @@ class MateModel(MatePreTrainedModel):
     (`"per_utterance"`). Either way each target's window is computed once per forward, an utterance that is only
     context (`target_mask` 0) costs no window, and padded utterance slots never reach an encoder or a BatchNorm, so
     a dialogue's predictions do not depend on the batch it is padded into (in eval mode).
+
+    Example:
+
+    ```python
+    >>> import torch
+    >>> from mate_hf import MateConfig, MateModel
+
+    >>> text = {"vocab_size": 100, "hidden_size": 32, "num_hidden_layers": 1, "num_attention_heads": 2}
+    >>> model = MateModel(MateConfig(n_mels=64, lstm_hidden_size=16, text_config=text)).eval()  # small, untrained
+    >>> _ = torch.manual_seed(0)
+    >>> input_features = torch.randn(2, 3, 64, 63)  # 2 dialogues of up to 3 utterances: log-mels (n_mels, frames)
+    >>> input_ids = torch.randint(5, 100, (2, 3, 12))  # and their transcripts' token ids, 12 per utterance
+    >>> utterance_mask = torch.tensor([[1, 1, 1], [1, 1, 0]])  # the second dialogue has 2 utterances
+    >>> with torch.no_grad():
+    ...     outputs = model(input_features=input_features, input_ids=input_ids, utterance_mask=utterance_mask)
+    >>> outputs.emotion_probs.shape, outputs.arousal.shape, outputs.valence.shape  # 7 emotions, 2 scores in [1, 5]
+    (torch.Size([2, 3, 7]), torch.Size([2, 3]), torch.Size([2, 3]))
+
+    ```
     """
 
     def __init__(self, config: MateConfig):
         super().__init__(config)
-        self.uses_audio = config.input_modalities in ("audio+text", "audio")
-        self.uses_text = config.input_modalities in ("audio+text", "text")
+        modalities = tuple(config.modalities.split("+"))  # audio first, as in the utterance embedding
+        self.uses_audio = "audio" in modalities
+        self.uses_text = "text" in modalities
         self.audio_encoder = MateAudioEncoder(config)
         self.text_encoder = MateTextEncoder(config)
         self.dialogue_encoder = MateDialogueEncoder(config)
@@ -329,7 +349,6 @@ class MateModel(MatePreTrainedModel):
         regressor_inputs = config.affective_head_sizes[-1] + (config.num_labels if config.concat_emotion else 0)
         self.arousal_head = MateMLP(regressor_inputs, config.affective_regressor_sizes, 1)
         self.valence_head = MateMLP(regressor_inputs, config.affective_regressor_sizes, 1)
-        modalities = tuple(config.input_modalities.split("+"))  # audio first, as in the utterance embedding
         self.unimodal_heads = MateUnimodalHeads(config, modalities) if config.unimodal_loss_weight > 0 else None
         self.post_init()
 
@@ -458,7 +477,7 @@ class MateModel(MatePreTrainedModel):
         if not self.uses_audio:
             return self._zeros(windows, self.config.audio_hidden_size)
         if input_features is None:
-            raise ValueError(f"input_modalities={self.config.input_modalities!r} needs input_features")
+            raise ValueError(f"modalities={self.config.modalities!r} needs input_features")
         features = _gather(input_features, valid)
         if self.config.audio_encoder == "window_channels":  # the window's spectrograms are one input's channels
             return self.audio_encoder(features, windows)
@@ -473,7 +492,7 @@ class MateModel(MatePreTrainedModel):
         if text_embeds is not None:
             return _take_rows(_gather(text_embeds, valid), windows)
         if input_ids is None:
-            raise ValueError(f"input_modalities={self.config.input_modalities!r} needs input_ids or text_embeds")
+            raise ValueError(f"modalities={self.config.modalities!r} needs input_ids or text_embeds")
         if attention_mask is None:
             attention_mask = torch.ones_like(input_ids)
         token_types = None if token_type_ids is None else _gather(token_type_ids, valid)

@@ -4,14 +4,13 @@ from collections.abc import Sized
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch.utils.data import DataLoader
 from transformers import Pipeline
 from transformers.pipelines.pt_utils import PipelineDataset, PipelineIterator
 
 from .audio_io import load_audio
-from .feature_extraction_mate import SILENCE_DB
-from .processing_mate import MateProcessor
+from .feature_extraction_mate import SILENCE_DB, pad_dialogues
+from .processing_mate import MateProcessor, rank_emotions
 
 TASK = "mate-emotion-recognition"
 # Tail of a long recording shorter than this is dropped: too short to carry an emotion, and reported
@@ -40,7 +39,29 @@ class MateEmotionPipeline(Pipeline):
 
     Returns, per recording (per turn for a dialogue): `{"emotions": [{"label", "score"}, ...],
     "arousal", "valence", "modalities", "segments": [{"start", "end", "transcript", "emotions",
-    "arousal", "valence"}, ...]}`; the recording-level values average its segments.
+    "arousal", "valence"}, ...]}`; the recording-level values average its segments. `emotions` lists are ranked
+    by descending score (the `top_k=` best, or all seven).
+
+    Example (a saved folder loads with `mate_hf.load_mate_pipeline(folder)`; here a small untrained model):
+
+    ```python
+    >>> import numpy as np
+    >>> from transformers import pipeline
+    >>> from mate_hf import TASK, MateConfig, MateFeatureExtractor, MateModel, MateProcessor, build_char_tokenizer
+
+    >>> tokenizer = build_char_tokenizer(["정말 기뻐요"])
+    >>> text = {"vocab_size": tokenizer.vocab_size, "hidden_size": 32, "num_hidden_layers": 1, "num_attention_heads": 2}
+    >>> config = MateConfig(max_duration=2.0, n_mels=64, lstm_hidden_size=16, text_config=text)
+    >>> processor = MateProcessor(MateFeatureExtractor(**config.audio_feature_kwargs()), tokenizer)
+    >>> recognizer = pipeline(TASK, model=MateModel(config).eval(), processor=processor)
+    >>> waveform = np.random.default_rng(0).normal(0, 0.1, 3 * 16000).astype(np.float32)  # 3 s at 16 kHz
+    >>> result = recognizer(waveform, sampling_rate=16000, transcript="정말 기뻐요", top_k=2)
+    >>> sorted(result), len(result["emotions"]), sorted(result["emotions"][0])
+    (['arousal', 'emotions', 'modalities', 'segments', 'valence'], 2, ['label', 'score'])
+    >>> [(segment["start"], segment["end"]) for segment in result["segments"]]  # 2 s windows
+    [(0.0, 2.0), (2.0, 3.0)]
+
+    ```
     """
 
     # The processor carries both parts; a folder from `save_mate_folder` has its processor_config.json.
@@ -160,21 +181,15 @@ def _turn_result(segments: list[dict], labels: dict, top_k: int | None) -> dict:
     """A turn's segments → the turn's result: segment-wise rankings and their average."""
     probs = [segment.pop("probs") for segment in segments]
     for segment, segment_probs in zip(segments, probs):
-        segment["emotions"] = _ranked(segment_probs, labels, top_k)
+        segment["emotions"] = rank_emotions(segment_probs, labels, top_k)
     has_text = all(segment["transcript"] is not None for segment in segments)
     return {
-        "emotions": _ranked(torch.stack(probs).mean(0), labels, top_k),
+        "emotions": rank_emotions(torch.stack(probs).mean(0), labels, top_k),
         "arousal": float(np.mean([segment["arousal"] for segment in segments])),
         "valence": float(np.mean([segment["valence"] for segment in segments])),
         "modalities": "audio+text" if has_text else "audio",
         "segments": segments,
     }
-
-
-def _ranked(probs: torch.Tensor, labels: dict, top_k: int | None) -> list[dict]:
-    k = probs.numel() if top_k is None else min(top_k, probs.numel())
-    scores, indices = probs.topk(k)
-    return [{"label": labels[int(i)], "score": float(s)} for s, i in zip(scores, indices)]
 
 
 def _read_turn(turn, sampling_rate: int | None, transcript: str | None, name: str):
@@ -206,20 +221,8 @@ def _collate_recordings(items: list[dict]) -> dict:
             batch[key] = values  # unbatched item by item, each back to its own one-element list
         else:
             fill = SILENCE_DB if key == "input_features" else 0
-            batch[key] = _pad_and_stack([value[0] for value in values], fill)
+            batch[key] = pad_dialogues([value[0] for value in values], fill)
     return batch
-
-
-def _pad_and_stack(tensors: list[torch.Tensor], fill) -> torch.Tensor:
-    """Tensors of equal rank → one tensor, each padded at the end of every dimension to the largest size."""
-    shape = [max(tensor.shape[d] for tensor in tensors) for d in range(tensors[0].dim())]
-    padded = []
-    for tensor in tensors:
-        pads = []
-        for dim in reversed(range(tensor.dim())):
-            pads += [0, shape[dim] - tensor.shape[dim]]
-        padded.append(F.pad(tensor, pads, value=fill))
-    return torch.stack(padded)
 
 
 def _asr_pipeline(asr_model):

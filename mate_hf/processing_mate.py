@@ -4,7 +4,7 @@ import torch
 from transformers import BatchFeature, ProcessorMixin
 
 from .configuration_mate import EMOTION_LABELS
-from .feature_extraction_mate import as_dialogues
+from .feature_extraction_mate import as_dialogues, dialogue_mask, pad_dialogues
 
 
 class MateProcessor(ProcessorMixin):
@@ -16,6 +16,29 @@ class MateProcessor(ProcessorMixin):
         feature_extractor ([`MateFeatureExtractor`]): turns waveforms into log-mel spectrograms.
         tokenizer ([`PreTrainedTokenizerBase`]): a BERT-style tokenizer.
         max_text_length (`int`, defaults to 128): transcripts are truncated to this many tokens.
+
+    Example:
+
+    ```python
+    >>> import numpy as np
+    >>> from mate_hf import MateFeatureExtractor, MateProcessor, build_char_tokenizer
+
+    >>> texts = ["정말 기뻐요", "왜 이렇게 화나게 해", "오늘은 날씨가 맑네요"]
+    >>> processor = MateProcessor(MateFeatureExtractor(max_duration=2.0, n_mels=64), build_char_tokenizer(texts))
+    >>> rng = np.random.default_rng(0)
+    >>> audio = [rng.normal(0, 0.1, 16000).astype(np.float32) for _ in texts]  # 1 s per utterance, 16 kHz
+    >>> inputs = processor(audio=[audio, audio[:1]], text=[texts, texts[:1]], sampling_rate=16000)  # 2 dialogues
+    >>> for name, tensor in inputs.items():  # (dialogues, utterances, ...)
+    ...     print(name, tuple(tensor.shape))
+    input_features (2, 3, 64, 63)
+    utterance_mask (2, 3)
+    input_ids (2, 3, 11)
+    attention_mask (2, 3, 11)
+    token_type_ids (2, 3, 11)
+    >>> inputs["utterance_mask"].tolist()  # the second dialogue is padded
+    [[1, 1, 1], [1, 0, 0]]
+
+    ```
     """
 
     def __init__(self, feature_extractor, tokenizer, max_text_length: int = 128):
@@ -71,21 +94,13 @@ class MateProcessor(ProcessorMixin):
             flat, padding="longest", truncation=True, max_length=self.max_text_length, return_tensors="pt"
         )
         lengths = [len(dialogue) for dialogue in dialogues]
-        shape = (len(dialogues), max(lengths), encoded["input_ids"].shape[-1])
+        fills = {"input_ids": self.tokenizer.pad_token_id, "attention_mask": 0, "token_type_ids": 0}
         padded = {
-            "input_ids": torch.full(shape, self.tokenizer.pad_token_id, dtype=torch.long),
-            "attention_mask": torch.zeros(shape, dtype=torch.long),
-            "token_type_ids": torch.zeros(shape, dtype=torch.long),
+            # A tokenizer without token types gets zeros, as BERT reads them.
+            name: pad_dialogues(encoded.get(name, torch.zeros_like(encoded["input_ids"])).split(lengths), fill)
+            for name, fill in fills.items()
         }
-        utterance_mask = torch.zeros(shape[:2], dtype=torch.long)
-        start = 0
-        for index, length in enumerate(lengths):
-            for name, tensor in padded.items():
-                if name in encoded:
-                    tensor[index, :length] = encoded[name][start : start + length]
-            utterance_mask[index, :length] = 1
-            start += length
-        return {**padded, "utterance_mask": utterance_mask}
+        return {**padded, "utterance_mask": dialogue_mask(lengths)}
 
     def post_process(
         self, outputs, utterance_mask: torch.Tensor | None = None, top_k: int | None = None, id2label=None
@@ -96,26 +111,29 @@ class MateProcessor(ProcessorMixin):
         probs = outputs.emotion_probs.detach().float().cpu()
         if utterance_mask is None:
             utterance_mask = torch.ones(probs.shape[:2], dtype=torch.long)
-        counts = utterance_mask.sum(1).tolist()
-        k = probs.shape[-1] if top_k is None else min(top_k, probs.shape[-1])
-        results = []
-        for d, count in enumerate(counts):
-            dialogue = []
-            for u in range(int(count)):
-                scores, indices = probs[d, u].topk(k)
-                dialogue.append(
-                    {
-                        "emotions": [{"label": labels[int(i)], "score": float(s)} for s, i in zip(scores, indices)],
-                        "arousal": float(outputs.arousal[d, u]),
-                        "valence": float(outputs.valence[d, u]),
-                    }
-                )
-            results.append(dialogue)
-        return results
+        return [
+            [
+                {
+                    "emotions": rank_emotions(probs[d, u], labels, top_k),
+                    "arousal": float(outputs.arousal[d, u]),
+                    "valence": float(outputs.valence[d, u]),
+                }
+                for u in range(int(count))
+            ]
+            for d, count in enumerate(utterance_mask.sum(1).tolist())
+        ]
 
     @property
     def model_input_names(self) -> list[str]:
         return ["input_features", "input_ids", "attention_mask", "token_type_ids", "utterance_mask"]
+
+
+def rank_emotions(probs: torch.Tensor, id2label: dict, top_k: int | None = None) -> list[dict]:
+    """One utterance's emotion probabilities `(num_labels,)` → `[{"label", "score"}, ...]` by descending score: the
+    `top_k` best (all when `None`)."""
+    k = probs.numel() if top_k is None else min(top_k, probs.numel())
+    scores, indices = probs.topk(k)  # sorted, highest first
+    return [{"label": id2label[int(index)], "score": float(score)} for score, index in zip(scores, indices)]
 
 
 def _check_unicode(text: str, name: str) -> None:

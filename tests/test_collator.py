@@ -6,8 +6,6 @@ import torch
 from mate_hf.audio_io import load_audio
 from mate_hf.data.collator import MateDataCollator, chunk_dialogues, featurize_audio
 
-from .conftest import build_tiny_mate
-
 
 @pytest.fixture(scope="module")
 def dialogues(demo_dialogues):
@@ -15,8 +13,8 @@ def dialogues(demo_dialogues):
 
 
 @pytest.fixture(scope="module")
-def setup(dialogues):
-    return build_tiny_mate([text for dialogue in dialogues["text"] for text in dialogue], max_duration=2.0)
+def setup(dialogues, build_tiny_mate):
+    return build_tiny_mate([text for dialogue in dialogues["text"] for text in dialogue])
 
 
 def _one_by_one(model, processor, row) -> torch.Tensor:
@@ -103,7 +101,7 @@ def test_missing_audio_file_is_named(setup, dialogues, tmp_path):
 _MODEL_INPUTS = {"input_features", "input_ids", "attention_mask", "token_type_ids", "text_embeds", "utterance_mask"}
 
 
-def test_random_crops_depend_only_on_seed_epoch_and_segment(dialogues):
+def test_random_crops_depend_only_on_seed_epoch_and_segment(dialogues, build_tiny_mate):
     _, processor = build_tiny_mate([text for dialogue in dialogues["text"] for text in dialogue], max_duration=0.5)
     rows = [dialogues[0], dialogues[1]]  # clips of 1–2 s: every one is cut to a 0.5 s window
     collate = MateDataCollator(processor, crop="random", seed=3)
@@ -120,7 +118,7 @@ def test_random_crops_depend_only_on_seed_epoch_and_segment(dialogues):
     assert not torch.equal(crops, centre)
 
 
-def test_cached_whole_clips_are_cut_to_random_windows_of_frames(dialogues):
+def test_cached_whole_clips_are_cut_to_random_windows_of_frames(dialogues, build_tiny_mate):
     """With cached log-mels, a clip longer than the window is cut in frames: a contiguous window of the whole clip's
     log-mel, drawn from (seed, epoch, segment id), whose inner frames are the log-mel of the waveform cut at that
     frame's first sample (only the frames at the window's edges see the neighbouring samples)."""

@@ -1,6 +1,8 @@
 """MateConfig defaults (SPEC §1) and validation."""
 
 import json
+import warnings
+from pathlib import Path
 
 import pytest
 
@@ -51,10 +53,48 @@ def test_a_saved_config_without_encoder_modes_is_the_per_utterance_model(tmp_pat
     assert MateConfig(lstm_hidden_size=64).audio_encoder == "window_channels"
 
 
+def test_input_modalities_keyword_is_deprecated_for_modalities(tmp_path):
+    with pytest.warns(FutureWarning, match="input_modalities is deprecated, use modalities"):
+        config = MateConfig(input_modalities="audio")
+    assert config.modalities == "audio"
+    config.save_pretrained(tmp_path)
+    saved = json.loads((tmp_path / "config.json").read_text())
+    assert saved["modalities"] == "audio" and "input_modalities" not in saved
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a config saved today loads without the warning
+        assert MateConfig.from_pretrained(tmp_path).modalities == "audio"
+
+
+def test_a_saved_config_with_input_modalities_loads_into_modalities(tmp_path):
+    """tests/fixtures/mate_before_encoder_modes was saved when the setting was called `input_modalities`."""
+    fixture = Path(__file__).parent / "fixtures" / "mate_before_encoder_modes" / "config.json"
+    old = json.loads(fixture.read_text())
+    assert old["input_modalities"] == "audio+text" and "modalities" not in old
+    old["input_modalities"] = "text"
+    (tmp_path / "config.json").write_text(json.dumps(old))
+    for folder, expected in ((fixture.parent, "audio+text"), (tmp_path, "text")):
+        with pytest.warns(FutureWarning, match="input_modalities is deprecated, use modalities"):
+            config = MateConfig.from_pretrained(folder)
+        assert config.modalities == expected
+    resaved = tmp_path / "resaved"
+    config.save_pretrained(resaved)
+    saved = json.loads((resaved / "config.json").read_text())
+    assert saved["modalities"] == "text" and "input_modalities" not in saved
+
+
+def test_input_modalities_attribute_is_a_deprecated_alias():
+    config = MateConfig()
+    with pytest.warns(FutureWarning, match="use modalities"):
+        config.input_modalities = "text"
+    assert config.modalities == "text" and "input_modalities" not in config.to_dict()
+    with pytest.warns(FutureWarning, match="use modalities"):
+        assert config.input_modalities == "text"
+
+
 @pytest.mark.parametrize(
     "settings, message",
     [
-        (dict(input_modalities="video"), "input_modalities"),
+        (dict(modalities="video"), "modalities"),
         (dict(loss_lambda=1.5), "loss_lambda"),
         (dict(context_window=0), "context_window"),
         (dict(audio_conv_kernel_sizes=[3, 3, 5]), "one entry per conv block"),

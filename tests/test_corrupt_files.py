@@ -15,8 +15,7 @@ from mate_hf.audio_io import load_audio
 from mate_hf.cli import read_audio_table
 from mate_hf.data import load_kemdy19, load_kemdy20
 
-from .conftest import build_tiny_mate
-from .test_data_readers import (
+from .kemdy_files import (
     FIRST_VOTE,
     KEMDY19_HEADER,
     KEMDY20_TWO_ROW_HEADER,
@@ -95,7 +94,7 @@ def test_a_streamed_wav_with_open_length_is_not_called_truncated(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def pipe():
+def pipe(build_tiny_mate):
     model, processor = build_tiny_mate()
     return pipeline(TASK, model=model, processor=processor)
 

@@ -86,6 +86,23 @@ def test_batch_of_dialogues_is_padded_with_a_mask(extractor):
     assert torch.all(features["input_features"][1, 1:] == -100.0)
 
 
+def test_pad_dialogues_pads_every_dimension_and_keeps_the_dtype():
+    """The one padding of (B, T, ...) batches: the feature extractor's, the processor's, the collator's, the
+    pipeline's."""
+    token_ids = [torch.tensor([[2, 7, 3], [2, 3, 0]]), torch.tensor([[2, 9, 9, 3]])]  # 2 and 1 utterances
+    padded = feature_extraction_mate.pad_dialogues(token_ids, fill=1)
+    assert padded.dtype == torch.long and padded.tolist() == [
+        [[2, 7, 3, 1], [2, 3, 0, 1]],
+        [[2, 9, 9, 3], [1, 1, 1, 1]],
+    ]
+    votes = [torch.rand(3, 7), torch.rand(1, 7)]
+    assert feature_extraction_mate.pad_dialogues(votes, item_shape=(7,))[1, 1:].eq(0).all()
+    with pytest.raises(ValueError, match=r"dialogue 1: expected values of shape \(7,\) per utterance, got \(6,\)"):
+        feature_extraction_mate.pad_dialogues([torch.rand(3, 7), torch.rand(2, 6)], item_shape=(7,))
+    mask = feature_extraction_mate.dialogue_mask([3, 1, 2], starts=[1, 0, 0])
+    assert mask.dtype == torch.long and mask.tolist() == [[0, 1, 1], [1, 0, 0], [1, 1, 0]]
+
+
 @pytest.mark.parametrize(
     "audio, message",
     [

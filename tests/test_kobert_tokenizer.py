@@ -29,8 +29,6 @@ from mate_hf import (
     save_mate_folder,
 )
 
-from .conftest import SAMPLING_RATE, make_dialogue, tiny_config, train_sentencepiece
-
 KOBERT_SPECIALS = {"[UNK]": 0, "[PAD]": 1, "[CLS]": 2, "[SEP]": 3, "[MASK]": 4}
 # What SKT's tokenizer_config.json holds: written for its XLNetTokenizer subclass.
 SKT_TOKENIZER_CONFIG = {
@@ -56,14 +54,15 @@ def sp_model(kobert_sentencepiece):
 
 
 @pytest.fixture(scope="session")
-def skt_folder(kobert_sentencepiece, sp_model, tmp_path_factory):
+def skt_folder(kobert_sentencepiece, sp_model, tiny_config, tmp_path_factory):
     """skt/kobert-base-v1's layout: spiece.model, an XLNet-era tokenizer config, and a (tiny) BERT beside them."""
     folder = tmp_path_factory.mktemp("skt_kobert")
     (folder / "spiece.model").write_bytes(kobert_sentencepiece)
     (folder / "tokenizer_config.json").write_text(json.dumps(SKT_TOKENIZER_CONFIG))
     (folder / "special_tokens_map.json").write_text(json.dumps(SKT_SPECIAL_TOKENS_MAP))
     torch.manual_seed(0)
-    BertModel(_tiny_bert_config(sp_model.get_piece_size()), add_pooling_layer=False).save_pretrained(folder)
+    bert_config = tiny_config(vocab_size=sp_model.get_piece_size()).text_config
+    BertModel(bert_config, add_pooling_layer=False).save_pretrained(folder)
     return folder
 
 
@@ -82,12 +81,6 @@ def monologg_folder(kobert_sentencepiece, sp_model, tmp_path_factory):
 @pytest.fixture(scope="session")
 def kobert(skt_folder) -> KoBertTokenizer:
     return load_text_tokenizer(str(skt_folder))
-
-
-def _tiny_bert_config(vocab_size: int) -> BertConfig:
-    return BertConfig(
-        vocab_size=vocab_size, hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=64
-    )
 
 
 def _sentences(demo_corpus_texts: list[str]) -> list[str]:
@@ -204,7 +197,9 @@ def test_bert_wordpiece_tokenizer_keeps_hangul_syllables(files, demo_corpus_text
     assert tokenizer(text)["input_ids"] == char_tokenizer(text)["input_ids"]
 
 
-def test_sentencepiece_model_without_bert_tokens_is_not_taken_for_kobert(demo_corpus_texts, tmp_path):
+def test_sentencepiece_model_without_bert_tokens_is_not_taken_for_kobert(
+    demo_corpus_texts, train_sentencepiece, tmp_path
+):
     char_tokenizer = build_char_tokenizer(demo_corpus_texts)
     char_tokenizer.save_pretrained(tmp_path)
     (tmp_path / "spiece.model").write_bytes(train_sentencepiece(demo_corpus_texts))  # <unk>, <s>, </s>: not BERT's
@@ -216,7 +211,9 @@ def test_sentencepiece_model_without_bert_tokens_is_not_taken_for_kobert(demo_co
 # --- the model, processor, pipeline and remote code ------------------------------------------------------------
 
 
-def test_text_encoder_starts_from_a_local_kobert_checkpoint(skt_folder, kobert, demo_corpus_texts):
+def test_text_encoder_starts_from_a_local_kobert_checkpoint(
+    skt_folder, kobert, demo_corpus_texts, tiny_config, make_dialogue, sampling_rate
+):
     model = MateModel.from_pretrained_text_encoder(str(skt_folder), config=tiny_config()).eval()
     assert model.config.text_config.vocab_size == len(kobert)
     pretrained = BertModel.from_pretrained(skt_folder, add_pooling_layer=False)
@@ -224,18 +221,15 @@ def test_text_encoder_starts_from_a_local_kobert_checkpoint(skt_folder, kobert, 
     assert torch.equal(embeddings, pretrained.embeddings.word_embeddings.weight)
     processor = MateProcessor(MateFeatureExtractor(**model.config.audio_feature_kwargs()), kobert)
     audio, _ = make_dialogue(3, seed=0)
-    inputs = processor(audio=audio, text=demo_corpus_texts[:3], sampling_rate=SAMPLING_RATE)
+    inputs = processor(audio=audio, text=demo_corpus_texts[:3], sampling_rate=sampling_rate)
     with torch.no_grad():
         assert model(**inputs).logits.shape == (1, 3, 7)
 
 
 @pytest.fixture(scope="module")
-def kobert_mate(kobert, tmp_path_factory):
+def kobert_mate(kobert, tiny_config, tmp_path_factory):
     """A tiny MATE whose text encoder's vocabulary is the KoBERT tokenizer's, saved as a complete folder."""
-    text_config = dict(
-        vocab_size=len(kobert), hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=64
-    )
-    config = tiny_config(text_config=text_config, initializer_range=0.5)  # untrained outputs far from uniform
+    config = tiny_config(vocab_size=len(kobert), initializer_range=0.5)  # untrained outputs far from uniform
     torch.manual_seed(0)
     model = MateModel(config).eval()
     processor = MateProcessor(MateFeatureExtractor(**config.audio_feature_kwargs()), kobert)
@@ -260,27 +254,29 @@ def test_processor_lays_out_dialogues_with_kobert_ids(kobert_mate, sp_model, dem
     assert encoded["token_type_ids"].eq(0).all() and encoded["utterance_mask"].tolist() == [[1, 1, 1], [1, 0, 0]]
 
 
-def test_saved_folder_loads_with_the_package(kobert_mate, demo_corpus_texts):
+def test_saved_folder_loads_with_the_package(kobert_mate, demo_corpus_texts, make_dialogue, sampling_rate):
     model, processor, folder = kobert_mate
     loaded = AutoProcessor.from_pretrained(folder)
     assert type(loaded) is MateProcessor and type(loaded.tokenizer) is KoBertTokenizer
     assert loaded.tokenizer.padding_side == "right"
     audio, _ = make_dialogue(1, seed=3)
     expected = pipeline(TASK, model=model, processor=processor)(
-        audio[0], sampling_rate=SAMPLING_RATE, transcript=demo_corpus_texts[0]
+        audio[0], sampling_rate=sampling_rate, transcript=demo_corpus_texts[0]
     )
-    result = load_mate_pipeline(folder)(audio[0], sampling_rate=SAMPLING_RATE, transcript=demo_corpus_texts[0])
+    result = load_mate_pipeline(folder)(audio[0], sampling_rate=sampling_rate, transcript=demo_corpus_texts[0])
     assert np.allclose(_scores(result), _scores(expected), atol=1e-6)
 
 
-def test_saved_folder_runs_as_remote_code_without_the_package(kobert_mate, demo_corpus_texts, tmp_path):
+def test_saved_folder_runs_as_remote_code_without_the_package(
+    kobert_mate, demo_corpus_texts, make_dialogue, sampling_rate, tmp_path
+):
     model, processor, folder = kobert_mate
     audio, _ = make_dialogue(1, seed=4)
     texts = demo_corpus_texts[:3]
     np.save(tmp_path / "audio.npy", audio[0])
     np.save(tmp_path / "input_ids.npy", processor(text=texts)["input_ids"].numpy())
     expected = pipeline(TASK, model=model, processor=processor)(
-        audio[0], sampling_rate=SAMPLING_RATE, transcript=texts[0]
+        audio[0], sampling_rate=sampling_rate, transcript=texts[0]
     )
     script = textwrap.dedent(
         f"""
@@ -298,7 +294,7 @@ def test_saved_folder_runs_as_remote_code_without_the_package(kobert_mate, demo_
         assert np.array_equal(ids, np.load({str(tmp_path / "input_ids.npy")!r})), ids
         assert tokenizer({texts!r})["input_ids"] == processor.tokenizer({texts!r})["input_ids"]
         pipe = pipeline(model=folder, trust_remote_code=True)
-        result = pipe(np.load({str(tmp_path / "audio.npy")!r}), sampling_rate={SAMPLING_RATE}, transcript={texts[0]!r})
+        result = pipe(np.load({str(tmp_path / "audio.npy")!r}), sampling_rate={sampling_rate}, transcript={texts[0]!r})
         print(json.dumps(result))
         """
     )

@@ -7,12 +7,10 @@ import pytest
 import torch
 from safetensors.torch import load_file
 from torch import nn
-from transformers import AutoModel, BertConfig, BertModel
+from transformers import AutoModel, BertModel
 
 from mate_hf import MateConfig, MateModel
 from mate_hf.modeling_mate import AUDIO_EVAL_CHUNK, MateAudioEncoder, class_balanced_weights, standardize
-
-from .conftest import tiny_config
 
 
 def _linear(n_in: int, n_out: int) -> int:
@@ -120,7 +118,7 @@ def test_standardize_equals_a_fresh_batchnorm_in_training_mode_on_each_utterance
 @pytest.mark.parametrize("encoder", ["window_channels", "per_utterance"])
 @pytest.mark.parametrize("last_channels", [1, 3])
 @pytest.mark.parametrize("training", [False, True])
-def test_audio_encoder_equals_the_plain_nchw_stack(training, last_channels, encoder):
+def test_audio_encoder_equals_the_plain_nchw_stack(tiny_config, training, last_channels, encoder):
     """Channels-last activations and, in eval mode, BatchNorm folded into the convs and chunks of
     AUDIO_EVAL_CHUNK inputs change only speed and memory: the reference is conv → BatchNorm → ReLU →
     pool on contiguous NCHW tensors over the whole batch. A last conv of several channels per position gives
@@ -157,10 +155,12 @@ def test_audio_encoder_equals_the_plain_nchw_stack(training, last_channels, enco
 
 def test_a_folder_saved_before_the_encoder_modes_predicts_as_before():
     """A folder written before `audio_encoder` existed (tests/fixtures/mate_before_encoder_modes, made at commit
-    677f6bf with its outputs) loads as the per-utterance encoder with a learned input BatchNorm."""
+    677f6bf with its outputs) loads as the per-utterance encoder with a learned input BatchNorm; its config.json
+    still says `input_modalities`."""
     folder = Path(__file__).parent / "fixtures" / "mate_before_encoder_modes"
     assert "audio_encoder" not in json.loads((folder / "config.json").read_text())
-    model = AutoModel.from_pretrained(folder).eval()
+    with pytest.warns(FutureWarning, match="input_modalities is deprecated"):
+        model = AutoModel.from_pretrained(folder).eval()
     assert (model.config.audio_encoder, model.config.audio_input_norm) == ("per_utterance", "batch_norm")
     saved = load_file(folder / "inputs_and_outputs.safetensors")
     with torch.no_grad():
@@ -390,7 +390,7 @@ def test_loss_matches_formula_and_ignores_non_targets(config, make_batch, weight
     [("audio+text", 0.5, ["audio", "text"]), ("audio", 0.5, ["audio"]), ("text", 0.5, ["text"]), ("audio+text", 0, [])],
 )
 def test_one_unimodal_head_per_used_modality_with_a_positive_weight(config, make_batch, modalities, weight, heads):
-    config.audio_encoder, config.input_modalities, config.unimodal_loss_weight = "per_utterance", modalities, weight
+    config.audio_encoder, config.modalities, config.unimodal_loss_weight = "per_utterance", modalities, weight
     model = MateModel(config).eval()
     with torch.no_grad():
         out = model(**make_batch(3, 2))
@@ -480,7 +480,7 @@ def test_class_balanced_loss_needs_counts(make_batch, config):
 
 @pytest.mark.parametrize("modalities, dropped", [("audio", "input_ids"), ("text", "input_features")])
 def test_single_modality_runs_without_the_other_input(config, make_batch, modalities, dropped):
-    config.input_modalities = modalities
+    config.modalities = modalities
     model = MateModel(config).eval()
     inputs = make_batch(3)
     del inputs[dropped]
@@ -500,12 +500,9 @@ def test_text_embeds_replace_input_ids(model, make_batch):
     assert (from_ids - from_embeds).abs().max() < 1e-5
 
 
-def test_from_pretrained_text_encoder_loads_bert_weights(tmp_path):
-    bert_config = BertConfig(
-        vocab_size=50, hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=64
-    )
+def test_from_pretrained_text_encoder_loads_bert_weights(tiny_config, tmp_path):
     torch.manual_seed(3)
-    bert = BertModel(bert_config)
+    bert = BertModel(tiny_config(vocab_size=50).text_config)
     bert.save_pretrained(tmp_path / "bert")
     model = MateModel.from_pretrained_text_encoder(str(tmp_path / "bert"), config=tiny_config())
     assert model.config.text_config.vocab_size == 50
@@ -515,13 +512,10 @@ def test_from_pretrained_text_encoder_loads_bert_weights(tmp_path):
             assert torch.equal(loaded[name], tensor), name
 
 
-def test_from_pretrained_text_encoder_rejects_incomplete_checkpoint(tmp_path):
+def test_from_pretrained_text_encoder_rejects_incomplete_checkpoint(tiny_config, tmp_path):
     from safetensors.torch import save_file
 
-    bert_config = BertConfig(
-        vocab_size=50, hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=64
-    )
-    bert = BertModel(bert_config)
+    bert = BertModel(tiny_config(vocab_size=50).text_config)
     bert.save_pretrained(tmp_path / "bert")
     state = {k: v for k, v in bert.state_dict().items() if "encoder.layer.0.output" not in k}
     save_file({k: v.contiguous() for k, v in state.items()}, tmp_path / "bert" / "model.safetensors")

@@ -13,11 +13,9 @@ from transformers import Wav2Vec2Config, Wav2Vec2CTCTokenizer, Wav2Vec2FeatureEx
 
 from mate_hf import TASK, save_mate_folder
 
-from .conftest import SAMPLING_RATE, build_tiny_mate, make_dialogue
-
 
 @pytest.fixture(scope="module")
-def mate(tmp_path_factory):
+def mate(build_tiny_mate, tmp_path_factory):
     """A tiny MATE with the default 10 s window, saved as a complete folder."""
     # initializer_range: untrained outputs far from uniform, so differences show
     model, processor = build_tiny_mate(max_duration=10.0, hop_length=1024, initializer_range=0.5)
@@ -29,26 +27,41 @@ def _scores(result: dict) -> list[float]:
     return [entry["score"] for entry in sorted(result["emotions"], key=lambda entry: entry["label"])]
 
 
-def test_input_forms_agree(mate, tmp_path):
+def test_input_forms_agree(mate, make_dialogue, sampling_rate, tmp_path):
     pipe, _ = mate
     audio, text = make_dialogue(1, seed=3)
-    soundfile.write(tmp_path / "a.wav", audio[0], SAMPLING_RATE, subtype="FLOAT")
+    soundfile.write(tmp_path / "a.wav", audio[0], sampling_rate, subtype="FLOAT")
     from_path = pipe(str(tmp_path / "a.wav"), transcript=text[0])
     from_bytes = pipe((tmp_path / "a.wav").read_bytes(), transcript=text[0])
-    from_array = pipe(audio[0], sampling_rate=SAMPLING_RATE, transcript=text[0])
-    from_dict = pipe({"raw": audio[0], "sampling_rate": SAMPLING_RATE, "text": text[0]})
+    from_array = pipe(audio[0], sampling_rate=sampling_rate, transcript=text[0])
+    from_dict = pipe({"raw": audio[0], "sampling_rate": sampling_rate, "text": text[0]})
     for other in (from_bytes, from_array, from_dict):
         assert np.allclose(_scores(from_path), _scores(other), atol=1e-6)
     assert from_path["modalities"] == "audio+text"
     assert abs(sum(_scores(from_path)) - 1) < 1e-5 and 1 <= from_path["arousal"] <= 5
-    assert len(pipe(audio[0], sampling_rate=SAMPLING_RATE, top_k=3)["emotions"]) == 3
+    assert len(pipe(audio[0], sampling_rate=sampling_rate, top_k=3)["emotions"]) == 3
 
 
-def test_sixty_second_recording_gives_timed_segments(mate):
+@pytest.mark.parametrize("top_k", [None, 3])
+def test_emotions_are_ranked_by_descending_score(mate, make_dialogue, sampling_rate, top_k):
+    pipe, _ = mate
+    audio, text = make_dialogue(3, seed=9)
+    long_recording = np.concatenate(audio * 10)  # several 10 s segments, their average ranked too
+    turns = [{"raw": a, "sampling_rate": sampling_rate, "text": t} for a, t in zip(audio, text)]
+    results = [
+        pipe(long_recording, sampling_rate=sampling_rate, transcript=text[0], top_k=top_k),
+        *pipe({"dialogue": turns}, top_k=top_k),
+    ]
+    for part in (part for result in results for part in (result, *result["segments"])):
+        scores = [entry["score"] for entry in part["emotions"]]
+        assert scores == sorted(scores, reverse=True) and len(scores) == (top_k or 7)
+
+
+def test_sixty_second_recording_gives_timed_segments(mate, sampling_rate):
     pipe, _ = mate
     rng = np.random.default_rng(0)
-    recording = rng.normal(0, 0.1, 60 * SAMPLING_RATE + 4000).astype(np.float32)  # 60.25 s: a short tail
-    result = pipe(recording, sampling_rate=SAMPLING_RATE, transcript="오늘은 날씨가 맑네요")
+    recording = rng.normal(0, 0.1, 60 * sampling_rate + 4000).astype(np.float32)  # 60.25 s: a short tail
+    result = pipe(recording, sampling_rate=sampling_rate, transcript="오늘은 날씨가 맑네요")
     assert [(s["start"], s["end"]) for s in result["segments"]] == [(10.0 * i, 10.0 * (i + 1)) for i in range(6)]
     mean = np.mean(
         [[e["score"] for e in sorted(s["emotions"], key=lambda e: e["label"])] for s in result["segments"]], 0
@@ -56,19 +69,19 @@ def test_sixty_second_recording_gives_timed_segments(mate):
     assert np.allclose(mean, _scores(result), atol=1e-6)
 
 
-def test_without_transcript_the_audio_only_path_is_used_and_said(mate):
+def test_without_transcript_the_audio_only_path_is_used_and_said(mate, make_dialogue, sampling_rate):
     pipe, _ = mate
     audio, text = make_dialogue(1, seed=4)
-    alone = pipe(audio[0], sampling_rate=SAMPLING_RATE)
-    with_text = pipe(audio[0], sampling_rate=SAMPLING_RATE, transcript=text[0])
+    alone = pipe(audio[0], sampling_rate=sampling_rate)
+    with_text = pipe(audio[0], sampling_rate=sampling_rate, transcript=text[0])
     assert alone["modalities"] == "audio" and alone["segments"][0]["transcript"] is None
     assert np.abs(np.subtract(_scores(alone), _scores(with_text))).max() > 1e-4
 
 
-def test_dialogue_gives_one_result_per_turn_with_context(mate):
+def test_dialogue_gives_one_result_per_turn_with_context(mate, make_dialogue, sampling_rate):
     pipe, _ = mate
     audio, text = make_dialogue(4, seed=5)
-    turns = [{"raw": a, "sampling_rate": SAMPLING_RATE, "text": t} for a, t in zip(audio, text)]
+    turns = [{"raw": a, "sampling_rate": sampling_rate, "text": t} for a, t in zip(audio, text)]
     results = pipe({"dialogue": turns})
     assert len(results) == 4 and all(r["modalities"] == "audio+text" for r in results)
     alone = pipe(turns[3])
@@ -96,7 +109,7 @@ def test_32_files_batched_equal_one_at_a_time(mate, tmp_path):
         ]
 
 
-def test_asr_model_transcribes_when_no_transcript_is_given(mate, tmp_path):
+def test_asr_model_transcribes_when_no_transcript_is_given(mate, make_dialogue, sampling_rate, tmp_path):
     pipe, _ = mate
     vocab = {"<pad>": 0, "|": 1, "<unk>": 2, **{char: i + 3 for i, char in enumerate("정말기뻐요")}}
     (tmp_path / "vocab.json").write_text(json.dumps(vocab, ensure_ascii=False))
@@ -121,8 +134,8 @@ def test_asr_model_transcribes_when_no_transcript_is_given(mate, tmp_path):
         feature_extractor=Wav2Vec2FeatureExtractor(),
     )
     audio, _ = make_dialogue(1, seed=6)
-    result = pipe(audio[0], sampling_rate=SAMPLING_RATE, asr_model=asr)
-    expected = asr({"raw": pipe.feature_extractor.mono_at_model_rate(audio[0], SAMPLING_RATE), "sampling_rate": 16000})
+    result = pipe(audio[0], sampling_rate=sampling_rate, asr_model=asr)
+    expected = asr({"raw": pipe.feature_extractor.mono_at_model_rate(audio[0], sampling_rate), "sampling_rate": 16000})
     assert result["modalities"] == "audio+text"
     assert result["segments"][0]["transcript"] == expected["text"].strip()
 
@@ -135,17 +148,17 @@ def test_asr_model_transcribes_when_no_transcript_is_given(mate, tmp_path):
         ({"sampling_rate": 16000}, "needs 'raw'"),
     ],
 )
-def test_bad_inputs_raise_value_errors(mate, bad, message):
+def test_bad_inputs_raise_value_errors(mate, bad, message, sampling_rate):
     pipe, _ = mate
     with pytest.raises(ValueError, match=message):
-        pipe(bad, sampling_rate=SAMPLING_RATE)
+        pipe(bad, sampling_rate=sampling_rate)
 
 
-def test_saved_folder_runs_the_pipeline_without_the_package(mate, tmp_path):
+def test_saved_folder_runs_the_pipeline_without_the_package(mate, make_dialogue, sampling_rate, tmp_path):
     pipe, folder = mate
     audio, text = make_dialogue(2, seed=8)
     np.save(tmp_path / "audio.npy", audio[0])
-    expected = pipe(audio[0], sampling_rate=SAMPLING_RATE, transcript=text[0])
+    expected = pipe(audio[0], sampling_rate=sampling_rate, transcript=text[0])
     script = textwrap.dedent(
         f"""
         import json, sys
@@ -154,7 +167,7 @@ def test_saved_folder_runs_the_pipeline_without_the_package(mate, tmp_path):
         from transformers import pipeline
         pipe = pipeline(model={str(folder)!r}, trust_remote_code=True)
         assert not type(pipe).__module__.startswith("mate_hf")
-        result = pipe(np.load({str(tmp_path / "audio.npy")!r}), sampling_rate={SAMPLING_RATE}, transcript={text[0]!r})
+        result = pipe(np.load({str(tmp_path / "audio.npy")!r}), sampling_rate={sampling_rate}, transcript={text[0]!r})
         print(json.dumps(result))
         """
     )

@@ -6,14 +6,12 @@ import torch
 
 from mate_hf import build_char_tokenizer
 
-from .conftest import KOREAN_SENTENCES, SAMPLING_RATE, make_dialogue
 
-
-def test_single_utterance_dialogue_and_batch_forms(processor):
+def test_single_utterance_dialogue_and_batch_forms(processor, make_dialogue, sampling_rate):
     audio, text = make_dialogue(3, seed=0)
-    one = processor(audio=audio[0], text=text[0], sampling_rate=SAMPLING_RATE)
-    dialogue = processor(audio=audio, text=text, sampling_rate=SAMPLING_RATE)
-    batch = processor(audio=[audio, audio[:1]], text=[text, text[:1]], sampling_rate=SAMPLING_RATE)
+    one = processor(audio=audio[0], text=text[0], sampling_rate=sampling_rate)
+    dialogue = processor(audio=audio, text=text, sampling_rate=sampling_rate)
+    batch = processor(audio=[audio, audio[:1]], text=[text, text[:1]], sampling_rate=sampling_rate)
     assert one["input_features"].shape[:2] == one["input_ids"].shape[:2] == (1, 1)
     assert dialogue["utterance_mask"].tolist() == [[1, 1, 1]]
     assert batch["utterance_mask"].tolist() == [[1, 1, 1], [1, 0, 0]]
@@ -22,18 +20,18 @@ def test_single_utterance_dialogue_and_batch_forms(processor):
     assert torch.equal(batch["input_features"][0], dialogue["input_features"][0])
 
 
-def test_text_only_and_audio_only_calls(processor):
+def test_text_only_and_audio_only_calls(processor, make_dialogue, sampling_rate):
     audio, text = make_dialogue(2, seed=1)
     text_only = processor(text=[text, text[:1]])
     assert "input_features" not in text_only and text_only["utterance_mask"].tolist() == [[1, 1], [1, 0]]
-    audio_only = processor(audio=audio, sampling_rate=SAMPLING_RATE)
+    audio_only = processor(audio=audio, sampling_rate=sampling_rate)
     assert "input_ids" not in audio_only and audio_only["input_features"].shape[:2] == (1, 2)
 
 
-def test_audio_and_text_must_describe_the_same_dialogues(processor):
+def test_audio_and_text_must_describe_the_same_dialogues(processor, make_dialogue, sampling_rate):
     audio, text = make_dialogue(3, seed=2)
     with pytest.raises(ValueError, match="disagree"):
-        processor(audio=audio, text=text[:2], sampling_rate=SAMPLING_RATE)
+        processor(audio=audio, text=text[:2], sampling_rate=sampling_rate)
     with pytest.raises(ValueError, match="needs audio, text or both"):
         processor()
     with pytest.raises(ValueError, match="text: dialogue 1"):
@@ -46,11 +44,11 @@ def test_transcripts_are_truncated_to_max_text_length(processor):
     assert encoded["input_ids"].shape[-1] == 10
 
 
-def test_post_process_ranks_emotions(processor, model):
+def test_post_process_ranks_emotions(processor, model, make_dialogue, sampling_rate):
     inputs = processor(
         audio=[make_dialogue(3, 0)[0], make_dialogue(1, 1)[0]],
         text=[make_dialogue(3, 0)[1], make_dialogue(1, 1)[1]],
-        sampling_rate=SAMPLING_RATE,
+        sampling_rate=sampling_rate,
     )
     with torch.no_grad():
         outputs = model(**inputs)
@@ -66,8 +64,8 @@ def test_post_process_ranks_emotions(processor, model):
     assert len(top2[1][0]["emotions"]) == 2
 
 
-def test_char_tokenizer_is_character_level_and_cased(tmp_path):
-    tokenizer = build_char_tokenizer(KOREAN_SENTENCES + ["ABC abc"])
+def test_char_tokenizer_is_character_level_and_cased(korean_sentences, tmp_path):
+    tokenizer = build_char_tokenizer(korean_sentences + ["ABC abc"])
     assert tokenizer.tokenize("기뻐요 화나") == ["기", "##뻐", "##요", "화", "##나"]
     assert tokenizer.tokenize("Ab") == ["A", "##b"]  # do_lower_case=False, like KR-BERT
     ids = tokenizer("기뻐 ☃")["input_ids"]

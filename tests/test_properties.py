@@ -14,8 +14,6 @@ from transformers import pipeline
 from mate_hf import TASK, MateFeatureExtractor, feature_extraction_mate
 from mate_hf.feature_extraction_mate import SILENCE_DB, crop_or_pad, resample, resample_window
 
-from .conftest import KOREAN_SENTENCES, build_tiny_mate
-
 COMMON_RATES = (8000, 11025, 16000, 22050, 44100, 48000)
 SIGNALS = ("noise", "tone", "silence", "clipped", "impulse", "loud")
 PCM_SCALES = {"int16": 2**15, "int32": 2**31}
@@ -97,12 +95,17 @@ def recordings(draw, max_seconds: float = 3.0) -> Recording:
     )
 
 
-TRANSCRIPTS = st.one_of(
-    st.sampled_from(KOREAN_SENTENCES),
-    st.text(st.characters(codec="utf-8"), max_size=300),  # any script, emoji, control and combining characters
-)
+# A transcript: any text (any script, emoji, control and combining characters), or an int i standing for the i-th
+# (modulo their number) of the `korean_sentences` the tiny vocabulary covers: a strategy cannot take fixtures, so
+# tests turn it into the sentence with `transcript(drawn, korean_sentences)`.
+TRANSCRIPTS = st.one_of(st.integers(0, 63), st.text(st.characters(codec="utf-8"), max_size=300))
 HOUR = Recording(HOUR_AT_8KHZ, 8000, dtype="int16")
 HOUR_OF_SILENCE = Recording(HOUR_AT_8KHZ, 8000, dtype="int16", signal="silence")
+
+
+def transcript(drawn: int | str | None, sentences: list[str]) -> str | None:
+    """A value drawn from `TRANSCRIPTS` (or `None`) as the transcript it stands for."""
+    return sentences[drawn % len(sentences)] if isinstance(drawn, int) else drawn
 
 
 def expect(recording: Recording, call):
@@ -132,17 +135,17 @@ def assert_valid_result(result: dict) -> None:
 
 
 @pytest.fixture(scope="module")
-def tiny():
+def tiny(build_tiny_mate):
     return build_tiny_mate()
 
 
 @pytest.fixture(scope="module")
-def text_only():
-    return build_tiny_mate(input_modalities="text")
+def text_only(build_tiny_mate):
+    return build_tiny_mate(modalities="text")
 
 
 @pytest.fixture(scope="module")
-def pipe():
+def pipe(build_tiny_mate):
     model, processor = build_tiny_mate(max_duration=10.0, hop_length=1024)
     return pipeline(TASK, model=model, processor=processor)
 
@@ -189,8 +192,9 @@ def test_fewer_samples_than_channels_is_read_transposed_and_stays_valid(tiny):
 @settings(max_examples=150, deadline=None)
 @given(recording=recordings(max_seconds=1.5), text=TRANSCRIPTS)
 @example(recording=Recording(16000, 16000, signal="clipped"), text="")
-def test_processor_and_model_give_valid_predictions_or_a_value_error(tiny, recording, text):
+def test_processor_and_model_give_valid_predictions_or_a_value_error(tiny, korean_sentences, recording, text):
     model, processor = tiny
+    text = transcript(text, korean_sentences)
     inputs = expect(recording, lambda: processor(audio=recording.samples(), text=text, sampling_rate=recording.rate))
     if inputs is None:
         return
@@ -208,8 +212,9 @@ def test_processor_and_model_give_valid_predictions_or_a_value_error(tiny, recor
 @example(text="Hello, how are you?")
 @example(text="\u0301" * 50)
 @example(text="\ud800 lone surrogate")
-def test_any_transcript_gives_valid_predictions_or_a_value_error(text_only, text):
+def test_any_transcript_gives_valid_predictions_or_a_value_error(text_only, korean_sentences, text):
     model, processor = text_only
+    text = transcript(text, korean_sentences)
     if any(0xD800 <= ord(char) <= 0xDFFF for char in text):
         with pytest.raises(ValueError, match="text of dialogue 0, utterance 0: not valid Unicode"):
             processor(text=text)
@@ -223,9 +228,9 @@ def test_any_transcript_gives_valid_predictions_or_a_value_error(text_only, text
 @given(length=st.one_of(st.integers(1, 64), st.integers(1, 10_000)), seed=st.integers(0, 100))
 @example(length=1, seed=0)
 @example(length=10_000, seed=0)
-def test_dialogues_of_1_to_10000_utterances(text_only, length, seed):
+def test_dialogues_of_1_to_10000_utterances(text_only, korean_sentences, length, seed):
     model, processor = text_only
-    texts = [KOREAN_SENTENCES[(seed + index) % len(KOREAN_SENTENCES)] for index in range(length)]
+    texts = [korean_sentences[(seed + index) % len(korean_sentences)] for index in range(length)]
     inputs = processor(text=[texts])
     assert inputs["utterance_mask"].shape == (1, length) and inputs["utterance_mask"].all()
     with torch.no_grad():
@@ -246,23 +251,27 @@ def test_audio_dialogues_of_any_length_are_featurised_and_masked(lengths):
 
 
 @settings(max_examples=100, deadline=None)
-@given(recording=recordings(), transcript=st.none() | TRANSCRIPTS)
-@example(recording=HOUR, transcript="한 시간 통화")
-@example(recording=Recording(400, 8000, channels=2, signal="silence"), transcript=None)
-def test_pipeline_gives_valid_results_or_a_value_error(pipe, recording, transcript):
-    result = expect(recording, lambda: pipe(recording.samples(), sampling_rate=recording.rate, transcript=transcript))
+@given(recording=recordings(), text=st.none() | TRANSCRIPTS)
+@example(recording=HOUR, text="한 시간 통화")
+@example(recording=Recording(400, 8000, channels=2, signal="silence"), text=None)
+def test_pipeline_gives_valid_results_or_a_value_error(pipe, korean_sentences, recording, text):
+    text = transcript(text, korean_sentences)
+    result = expect(recording, lambda: pipe(recording.samples(), sampling_rate=recording.rate, transcript=text))
     if result is None:
         return
     assert_valid_result(result)
-    assert result["modalities"] == ("audio" if transcript is None else "audio+text")
+    assert result["modalities"] == ("audio" if text is None else "audio+text")
     duration = recording.length / recording.rate
     assert result["segments"][0]["start"] == 0 and result["segments"][-1]["end"] <= duration + 1e-2
 
 
 @settings(max_examples=30, deadline=None)
 @given(turns=st.lists(st.tuples(recordings(max_seconds=0.5), TRANSCRIPTS), min_size=1, max_size=8))
-def test_pipeline_dialogues_give_one_result_per_turn_or_a_value_error(pipe, turns):
-    dialogue = [{"raw": rec.samples(), "sampling_rate": rec.rate, "text": text} for rec, text in turns]
+def test_pipeline_dialogues_give_one_result_per_turn_or_a_value_error(pipe, korean_sentences, turns):
+    dialogue = [
+        {"raw": rec.samples(), "sampling_rate": rec.rate, "text": transcript(text, korean_sentences)}
+        for rec, text in turns
+    ]
     bad = [rec for rec, _ in turns if rec.expected_error]
     if bad:
         with pytest.raises(ValueError, match=r"turn \d+: .*(is empty|NaN or infinite)"):

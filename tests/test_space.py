@@ -17,8 +17,6 @@ from transformers import pipeline
 
 from mate_hf import TASK, MateModel, MateProcessor, save_mate_folder
 
-from .conftest import KOREAN_SENTENCES, SAMPLING_RATE, build_tiny_mate
-
 APP = Path(__file__).resolve().parent.parent / "space" / "app.py"
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 # As root on a machine whose only network is loopback: no sandbox, no background connections.
@@ -51,10 +49,10 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def model_folder(tmp_path):
+def model_folder(build_tiny_mate, tmp_path):
     """A tiny MATE with a 2 s window, saved as a complete folder (remote code and pipeline included)."""
     # initializer_range: untrained outputs far from uniform, so the top label is clear
-    model, processor = build_tiny_mate(max_duration=2.0, n_mels=32, hop_length=512, initializer_range=0.5)
+    model, processor = build_tiny_mate(n_mels=32, hop_length=512, initializer_range=0.5)
     return save_mate_folder(tmp_path / "model", model, processor)
 
 
@@ -75,7 +73,9 @@ def browser(tmp_path):
     driver.quit()
 
 
-def test_space_predicts_in_a_browser(model_folder, browser, tmp_path, monkeypatch, record_property):
+def test_space_predicts_in_a_browser(
+    model_folder, browser, korean_sentences, sampling_rate, tmp_path, monkeypatch, record_property
+):
     from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as ec
@@ -92,11 +92,11 @@ def test_space_predicts_in_a_browser(model_folder, browser, tmp_path, monkeypatc
 
     # 5 s: segments 0–2, 2–4 and 4–5 s of the 2 s window.
     rng = np.random.default_rng(0)
-    t = np.arange(5 * SAMPLING_RATE) / SAMPLING_RATE
+    t = np.arange(5 * sampling_rate) / sampling_rate
     wav = tmp_path / "utterance.wav"
     tone = 0.3 * np.sin(2 * np.pi * 220 * t) + rng.normal(0, 0.02, t.shape)
-    soundfile.write(wav, tone.astype(np.float32), SAMPLING_RATE)
-    transcript = KOREAN_SENTENCES[0]
+    soundfile.write(wav, tone.astype(np.float32), sampling_rate)
+    transcript = korean_sentences[0]
     # The installed package's classes, not the folder's remote code the app runs.
     installed = pipeline(
         TASK,
@@ -144,7 +144,9 @@ def test_space_predicts_in_a_browser(model_folder, browser, tmp_path, monkeypatc
         demo.close()
 
 
-def test_space_handler_says_what_is_wrong_and_which_inputs_it_used(model_folder, tmp_path):
+def test_space_handler_says_what_is_wrong_and_which_inputs_it_used(
+    model_folder, korean_sentences, sampling_rate, tmp_path
+):
     import gradio as gr
 
     app = _load_app()
@@ -154,13 +156,13 @@ def test_space_handler_says_what_is_wrong_and_which_inputs_it_used(model_folder,
     (tmp_path / "notes.wav").write_text("not audio")
     with pytest.raises(gr.Error, match="Cannot read this audio file"):
         app.predict(pipe, str(tmp_path / "notes.wav"), "")
-    soundfile.write(tmp_path / "empty.wav", np.zeros(0, np.float32), SAMPLING_RATE)
+    soundfile.write(tmp_path / "empty.wav", np.zeros(0, np.float32), sampling_rate)
     with pytest.raises(gr.Error, match="empty"):
         app.predict(pipe, str(tmp_path / "empty.wav"), "")
 
     wav = tmp_path / "short.wav"
-    soundfile.write(wav, np.random.default_rng(1).normal(0, 0.1, SAMPLING_RATE).astype(np.float32), SAMPLING_RATE)
-    scores, figure, details = app.predict(pipe, str(wav), KOREAN_SENTENCES[1])
+    soundfile.write(wav, np.random.default_rng(1).normal(0, 0.1, sampling_rate).astype(np.float32), sampling_rate)
+    scores, figure, details = app.predict(pipe, str(wav), korean_sentences[1])
     assert len(scores) == 7 and abs(sum(scores.values()) - 1) < 1e-5
     assert "audio+text" in details and app.AUDIO_ONLY_NOTE not in details
     assert figure.axes[0].get_xlim() == (1, 5) and figure.axes[0].get_ylim() == (1, 5)

@@ -12,9 +12,10 @@ import numpy as np
 import torch
 
 from ..audio_io import load_audio
-from ..feature_extraction_mate import crop_start
+from ..feature_extraction_mate import crop_start, dialogue_mask, pad_dialogues
 from ..processing_mate import MateProcessor
 from .dialogues import UTTERANCE_COLUMNS
+from .labels import NUM_EMOTIONS
 
 # Per-utterance columns a chunk slices along with the utterances: the reader's, plus the sentence embeddings.
 SLICED_COLUMNS = (*UTTERANCE_COLUMNS, "text_embeds")
@@ -118,7 +119,7 @@ class MateDataCollator:
         seed: seed of the random crops (the run's `seed`).
         epoch: the training epoch, so each epoch crops afresh; [`MateTrainer`] sets it as each epoch begins
             (loader workers kept alive across epochs, `dataloader_persistent_workers`, keep their first epoch's).
-        audio: whether to yield `input_features`; `False` for a text-only model (`input_modalities="text"`),
+        audio: whether to yield `input_features`; `False` for a text-only model (`modalities="text"`),
             which never reads them, so its batches skip decoding audio.
         audio_cache: the clips' log-mels computed once (`featurize_audio`); without it, audio is decoded here.
 
@@ -138,7 +139,7 @@ class MateDataCollator:
 
     def __call__(self, rows: list[dict]) -> dict[str, torch.Tensor]:
         lengths = [len(row["segment_id"]) for row in rows]
-        batch = {"utterance_mask": _mask(lengths, [0] * len(rows))}
+        batch = {"utterance_mask": dialogue_mask(lengths)}
         if self.audio:
             batch.update(self._audio_inputs(rows, lengths))
         batch.update(self._text_inputs(rows, lengths))
@@ -156,7 +157,7 @@ class MateDataCollator:
                 for row in rows
             ]
             shape = (extractor.n_mels, extractor.num_frames)
-            return {"input_features": _pad(features, lengths, shape, fill=extractor.padding_value)}
+            return {"input_features": _pad(features, shape, fill=extractor.padding_value)}
         audio = [
             [
                 _prepared_waveform(extractor, path, self.crop, self._crop_rng(segment_id))
@@ -182,7 +183,7 @@ class MateDataCollator:
     def _text_inputs(self, rows: list[dict], lengths: list[int]) -> dict[str, torch.Tensor]:
         if "text_embeds" in rows[0]:
             width = len(rows[0]["text_embeds"][0])
-            return {"text_embeds": _pad([row["text_embeds"] for row in rows], lengths, (width,))}
+            return {"text_embeds": _pad([row["text_embeds"] for row in rows], (width,))}
         tokens = dict(self.processor(text=[list(row["text"]) for row in rows]))
         del tokens["utterance_mask"]
         return tokens
@@ -190,25 +191,15 @@ class MateDataCollator:
 
 def _targets(rows: list[dict], lengths: list[int]) -> dict[str, torch.Tensor]:
     return {
-        "labels": _pad([row["emotion_votes"] for row in rows], lengths, (7,)),
-        "majority_labels": _pad([row["emotion_majority"] for row in rows], lengths, (7,)),
-        "arousal_labels": _pad([row["arousal"] for row in rows], lengths, ()),
-        "valence_labels": _pad([row["valence"] for row in rows], lengths, ()),
-        "target_mask": _mask(lengths, [row.get("num_context", 0) for row in rows]),
+        "labels": _pad([row["emotion_votes"] for row in rows], (NUM_EMOTIONS,)),
+        "majority_labels": _pad([row["emotion_majority"] for row in rows], (NUM_EMOTIONS,)),
+        "arousal_labels": _pad([row["arousal"] for row in rows], ()),
+        "valence_labels": _pad([row["valence"] for row in rows], ()),
+        "target_mask": dialogue_mask(lengths, [row.get("num_context", 0) for row in rows]),
     }
 
 
-def _mask(lengths: list[int], starts: list[int]) -> torch.Tensor:
-    """1 from `starts[i]` to `lengths[i]` in row i, 0 elsewhere: `(B, max T)`."""
-    mask = torch.zeros(len(lengths), max(lengths), dtype=torch.long)
-    for index, (start, length) in enumerate(zip(starts, lengths)):
-        mask[index, start:length] = 1
-    return mask
-
-
-def _pad(values: list, lengths: list[int], item_shape: tuple, fill: float = 0.0) -> torch.Tensor:
+def _pad(values: list, item_shape: tuple, fill: float = 0.0) -> torch.Tensor:
     """Per-row lists of per-utterance values → `(B, max T, *item_shape)` float32, `fill` at padded slots."""
-    out = torch.full((len(values), max(lengths), *item_shape), fill, dtype=torch.float32)
-    for index, row_values in enumerate(values):
-        out[index, : lengths[index]] = torch.as_tensor(np.asarray(row_values, dtype=np.float32))
-    return out
+    rows = [torch.from_numpy(np.asarray(row_values, dtype=np.float32)) for row_values in values]
+    return pad_dialogues(rows, fill, item_shape)

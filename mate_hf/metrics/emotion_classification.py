@@ -8,7 +8,7 @@ import evaluate
 import numpy as np
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score
 
-from .metric_inputs import SCORES_AGAINST_MULTI_HOT, check_scores_and_multi_hot
+from .metric_inputs import check_scores_and_multi_hot, scores_against_multi_hot_info
 
 _DESCRIPTION = """\
 Accuracy, macro-F1 and weighted-F1 (scikit-learn) of the argmax prediction against the majority label,
@@ -53,11 +53,10 @@ def single_labels(scores: np.ndarray, multi_hot: np.ndarray) -> tuple[np.ndarray
 @evaluate.utils.file_utils.add_start_docstrings(_DESCRIPTION, _KWARGS_DESCRIPTION)
 class EmotionClassification(evaluate.Metric):
     def _info(self) -> evaluate.MetricInfo:
-        return evaluate.MetricInfo(
-            description=_DESCRIPTION,
-            citation=_CITATION,
-            inputs_description=_KWARGS_DESCRIPTION,
-            features=SCORES_AGAINST_MULTI_HOT,
+        return scores_against_multi_hot_info(
+            _DESCRIPTION,
+            _CITATION,
+            _KWARGS_DESCRIPTION,
             reference_urls=["https://scikit-learn.org/stable/modules/model_evaluation.html"],
         )
 

@@ -1,12 +1,13 @@
-"""What the emotion metrics share: their input features, the check of class scores against multi-hot gold sets,
-and the ranking of classes.
+"""What the emotion metrics share: their input features and metric info, the check of class scores against
+multi-hot gold sets, and the ranking of classes.
 
 The metric modules beside this file import it with a relative import: `evaluate.load(path_to_a_metric)` copies a
-file imported that way from the same folder into its module cache with the metric. So it depends on numpy and
-datasets only.
+file imported that way from the same folder into its module cache with the metric. So it depends on numpy,
+datasets and evaluate only.
 """
 
 import datasets
+import evaluate
 import numpy as np
 
 # (n, C) class scores against (n, C) multi-hot gold sets; float64 keeps scores unrounded, so ties stay exactly the
@@ -17,6 +18,19 @@ SCORES_AGAINST_MULTI_HOT = datasets.Features(
         "references": datasets.Sequence(datasets.Value("float64")),
     }
 )
+
+
+def scores_against_multi_hot_info(
+    description: str, citation: str, inputs_description: str, **extra
+) -> evaluate.MetricInfo:
+    """The `MetricInfo` of a metric of (n, C) class scores against (n, C) multi-hot gold sets."""
+    return evaluate.MetricInfo(
+        description=description,
+        citation=citation,
+        inputs_description=inputs_description,
+        features=SCORES_AGAINST_MULTI_HOT,
+        **extra,
+    )
 
 
 def check_scores_and_multi_hot(

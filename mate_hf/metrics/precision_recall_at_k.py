@@ -8,7 +8,7 @@ package-relative import (evaluate copies a file imported that way from the same 
 import evaluate
 import numpy as np
 
-from .metric_inputs import SCORES_AGAINST_MULTI_HOT, check_scores_and_multi_hot, ranked_classes
+from .metric_inputs import check_scores_and_multi_hot, ranked_classes, scores_against_multi_hot_info
 
 # The authors' test batch size: their published numbers are averages over test batches of this many utterances.
 PUBLISHED_BATCH_SIZE = 64
@@ -100,12 +100,7 @@ def per_batch_means(hits: np.ndarray, gold_sizes: np.ndarray, k: int, batch_size
 @evaluate.utils.file_utils.add_start_docstrings(_DESCRIPTION, _KWARGS_DESCRIPTION)
 class PrecisionRecallAtK(evaluate.Metric):
     def _info(self) -> evaluate.MetricInfo:
-        return evaluate.MetricInfo(
-            description=_DESCRIPTION,
-            citation=_CITATION,
-            inputs_description=_KWARGS_DESCRIPTION,
-            features=SCORES_AGAINST_MULTI_HOT,
-        )
+        return scores_against_multi_hot_info(_DESCRIPTION, _CITATION, _KWARGS_DESCRIPTION)
 
     def _compute(self, predictions, references, batch_size: int = PUBLISHED_BATCH_SIZE) -> dict:
         scores, gold = check_scores_and_multi_hot(predictions, references, min_classes=2)  # top-2

@@ -10,7 +10,7 @@ package-relative import (evaluate copies a file imported that way from the same 
 import evaluate
 import numpy as np
 
-from .metric_inputs import SCORES_AGAINST_MULTI_HOT, check_scores_and_multi_hot, ranked_classes
+from .metric_inputs import check_scores_and_multi_hot, ranked_classes, scores_against_multi_hot_info
 
 _DESCRIPTION = """\
 Macro precision, recall and F1 from a top-k confusion matrix, for emotion classes with tied majority labels.
@@ -105,12 +105,7 @@ def f1_from_precision_recall(precision: float, recall: float) -> float:
 @evaluate.utils.file_utils.add_start_docstrings(_DESCRIPTION, _KWARGS_DESCRIPTION)
 class TopkConfusion(evaluate.Metric):
     def _info(self) -> evaluate.MetricInfo:
-        return evaluate.MetricInfo(
-            description=_DESCRIPTION,
-            citation=_CITATION,
-            inputs_description=_KWARGS_DESCRIPTION,
-            features=SCORES_AGAINST_MULTI_HOT,
-        )
+        return scores_against_multi_hot_info(_DESCRIPTION, _CITATION, _KWARGS_DESCRIPTION)
 
     def _compute(self, predictions, references) -> dict:
         matrix = topk_confusion_matrix(predictions, references)
