@@ -1,4 +1,5 @@
-"""`mate-hf publish`: the staged folder, its model card, loading it as remote code, the upload, the safety scan.
+"""`mate-hf publish` (mate_hf.hub): the staged folder, its model card, loading it as remote code, the upload, the
+safety scan, and the deprecated `mate_hf.publishing`.
 
 The fixture `trained_folder` looks like a `training/run.py` output folder: a tiny MATE saved with
 `save_mate_folder`, plus the JSON files training writes (`eval_results.json` with the numbers below,
@@ -6,6 +7,7 @@ The fixture `trained_folder` looks like a `training/run.py` output folder: a tin
 training leftovers that must never be published (`training_args.bin`, `trainer_state.json`, a checkpoint, caches).
 """
 
+import importlib
 import inspect
 import json
 import shutil
@@ -16,22 +18,24 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import soundfile
 import torch
 import yaml
 from huggingface_hub import HfApi, ModelCard
 
-from mate_hf import EMOTION_LABELS, MateModel, MateProcessor, load_mate_pipeline
+from mate_hf import EMOTION_LABELS, MateModel, MateProcessor, load_mate_pipeline, save_mate_folder
 from mate_hf.cli import main
-from mate_hf.publishing import (
+from mate_hf.hub import (
+    DEFAULT_TEMPLATE,
     FORBIDDEN_NAMES,
     build_model_card,
+    default_template,
     scan_staged_folder,
     stage,
     upload,
     widget_output,
 )
-
-from .test_cli import make_model_folder, write_recordings
+from mate_hf.results import METRICS, MODEL_INDEX_METRICS
 
 REPO_ID = "someone/mate-tiny"
 # eval_results.json as `trainer.save_metrics("eval", ...)` writes it: the metrics with an "eval_" prefix, plus
@@ -56,6 +60,7 @@ EVAL_RESULTS = {
     "eval_steps_per_second": 0.49,
     "eval_weighted_f1": 0.3698765432109876,
 }
+# The model-index names of the metrics above, as the card has always called them.
 METRIC_NAMES = {
     "precision_at_1_batch64": "Precision@1 (per batch of 64, as published)",
     "recall_at_1_batch64": "Recall@1 (per batch of 64, as published)",
@@ -100,13 +105,28 @@ STAGED_MODEL_FILES = {
 }
 
 
-def _write_corpus(root: Path) -> None:
+@pytest.fixture(scope="module")
+def write_audio(make_dialogue, sampling_rate):
+    """`write(folder, names, seed=0)`: a synthetic utterance per name (0.3–1.5 s; the format from the suffix)."""
+
+    def write(folder: Path, names: list[str], seed: int = 0) -> list[Path]:
+        audio, _ = make_dialogue(len(names), seed)
+        paths = [folder / name for name in names]
+        for path, waveform in zip(paths, audio):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            soundfile.write(path, waveform, sampling_rate)
+        return paths
+
+    return write
+
+
+def _write_corpus(root: Path, write_audio) -> None:
     """A KEMDy19-shaped corpus of four recordings (the first segment's wav is missing) with raw transcripts."""
     root.mkdir(parents=True)
     (root.parent / "manifest.json").write_text(json.dumps({"synthetic": True}))  # as the bundled demo corpus says
     folders = [root / "wav" / "Session05" / segment.rsplit("_", 1)[0] for segment in SEGMENTS[1:]]
     names = [str(folder.relative_to(root) / f"{segment}.wav") for folder, segment in zip(folders, SEGMENTS[1:])]
-    for path, text in zip(write_recordings(root, names, seed=3), RAW_TRANSCRIPTS):
+    for path, text in zip(write_audio(root, names, seed=3), RAW_TRANSCRIPTS):
         path.with_suffix(".txt").write_text(text, encoding="utf-8")
 
 
@@ -130,10 +150,18 @@ def _write_training_files(folder: Path, corpus: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def trained_folder(tmp_path_factory) -> Path:
+def make_model_folder(build_tiny_mate):
+    """`make(folder)`: a tiny MATE saved with `save_mate_folder`, as `training/run.py` leaves it, minus the
+    training-only files. initializer_range 0.5 makes untrained outputs far from uniform: the widget's ranking is
+    clear."""
+    return lambda folder: save_mate_folder(folder, *build_tiny_mate(initializer_range=0.5))
+
+
+@pytest.fixture(scope="module")
+def trained_folder(tmp_path_factory, make_model_folder, write_audio) -> Path:
     base = tmp_path_factory.mktemp("run")
     corpus = base / "corpus" / "KEMDy19"
-    _write_corpus(corpus)
+    _write_corpus(corpus, write_audio)
     folder = make_model_folder(base / "output")
     _write_training_files(folder, corpus)
     return folder
@@ -237,6 +265,7 @@ def test_model_card_metadata_and_model_index_hold_this_models_results(staged, ca
     assert card.data.datasets == ["demo corpus (synthetic)"]
     assert {"emotion-recognition", "speech", "multimodal", "synthetic-data"} <= set(card.data.tags)
     expected = {name: EVAL_RESULTS[f"eval_{key}"] for key, name in METRIC_NAMES.items()}  # loss, runtime: not results
+    assert {METRICS[key].model_index_name for key in MODEL_INDEX_METRICS} == set(METRIC_NAMES.values())
     assert {result.metric_name: result.metric_value for result in card.data.eval_results} == expected
     assert {result.dataset_split for result in card.data.eval_results} == {"session 5"}
     assert all("synthetic" in result.dataset_name for result in card.data.eval_results)
@@ -257,18 +286,39 @@ def test_model_card_body_has_the_paper_table_warning_and_usage(card):
     assert "`modeling_mate.py`" in text and "`pipeline_mate.py`" in text
 
 
-@pytest.mark.parametrize("weight, named", [(0.5, True), (0.0, False), (None, False)])
-def test_model_card_names_the_auxiliary_loss_only_when_trained_with_it(trained_folder, tmp_path, weight, named):
+def _card_with_config(trained_folder: Path, tmp_path: Path, drop: tuple[str, ...], **settings) -> str:
+    """The card text of a copy of the folder whose config.json lacks `drop` and has `settings`."""
     folder = tmp_path / "model"
     shutil.copytree(trained_folder, folder)
     config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
-    del config["unimodal_loss_weight"]  # None: a folder saved before the option existed
-    if weight is not None:
-        config["unimodal_loss_weight"] = weight
+    config = {key: value for key, value in config.items() if key not in drop} | settings
     (folder / "config.json").write_text(json.dumps(config), encoding="utf-8")
-    text = build_model_card(folder, REPO_ID, [], ["modeling_mate.py"]).text
+    return build_model_card(folder, REPO_ID, [], ["modeling_mate.py"]).text
+
+
+@pytest.mark.parametrize("weight, named", [(0.5, True), (0.0, False), (None, False)])
+def test_model_card_names_the_auxiliary_loss_only_when_trained_with_it(trained_folder, tmp_path, weight, named):
+    # None: a folder saved before the option existed.
+    settings = {} if weight is None else {"unimodal_loss_weight": weight}
+    text = _card_with_config(trained_folder, tmp_path, ("unimodal_loss_weight",), **settings)
     assert "| loss | `kl`, λ = 0.66" in text
     assert ("plus 0.5 × the loss of a context-free head per modality" in text) == named
+
+
+@pytest.mark.parametrize("key", ["modalities", "input_modalities"])
+def test_model_card_reads_the_modalities_under_their_name_or_the_old_one(trained_folder, tmp_path, key):
+    """Configs name the setting `modalities`; folders saved before the rename have `input_modalities`."""
+    text = _card_with_config(trained_folder, tmp_path, ("modalities", "input_modalities"), **{key: "audio"})
+    assert "| input modalities | `audio` |" in text
+    assert "| Speaker, audio, λ=0.66, session 5 | 0.358 |" in text
+
+
+def test_the_card_template_ships_in_the_package_and_the_top_level_file_links_to_it():
+    top_level = Path(__file__).resolve().parents[1] / "model_card.md"
+    assert DEFAULT_TEMPLATE.parent == Path(importlib.import_module("mate_hf.hub").__file__).parent
+    assert top_level.is_symlink() and top_level.resolve() == DEFAULT_TEMPLATE.resolve()
+    assert default_template() == DEFAULT_TEMPLATE.read_text(encoding="utf-8")
+    assert "{{ card_data }}" in default_template()
 
 
 def test_widget_outputs_are_what_the_pipeline_gives_on_the_example_files(staged, card, pipe):
@@ -278,9 +328,8 @@ def test_widget_outputs_are_what_the_pipeline_gives_on_the_example_files(staged,
         assert (staged / entry["src"]).is_file() and transcript in entry["example_title"]
         result = pipe(str(staged / entry["src"]), transcript=transcript)
         assert entry["output"] == widget_output(result)
-        assert [item["label"] for item in entry["output"]] == [
-            item["label"] for item in sorted(result["emotions"], key=lambda item: -item["score"])[:5]
-        ]
+        scores = [item["score"] for item in entry["output"]]
+        assert len(scores) == 5 and scores == sorted(scores, reverse=True)  # the pipeline's ranking, best first
         assert set(item["label"] for item in entry["output"]) <= set(EMOTION_LABELS)
 
 
@@ -324,8 +373,8 @@ def test_cli_dry_run_stages_checks_and_uploads_nothing(trained_folder, tmp_path,
     assert hub["create_commit"] == [] and hub["create_repo"] == []
 
 
-def test_cli_publish_uploads_the_given_examples(trained_folder, tmp_path, hub, capsys):
-    examples = write_recordings(tmp_path / "mine", ["one.wav", "two words.flac"])
+def test_cli_publish_uploads_the_given_examples(trained_folder, tmp_path, hub, capsys, write_audio):
+    examples = write_audio(tmp_path / "mine", ["one.wav", "two words.flac"])
     (tmp_path / "mine" / "one.txt").write_text("정말 기뻐요", encoding="utf-8")
     arguments = ["--repo-id", REPO_ID, "--examples", *map(str, examples), "--skip-verify", "--token", "hf_" + "x" * 34]
     assert main(["publish", str(trained_folder), *arguments]) == 0
@@ -379,12 +428,12 @@ def test_staged_folder_has_no_forbidden_file_types(staged):
     assert str(staged.parent) not in text and str(Path.home()) + "/" not in text
 
 
-def test_stage_refusals_name_the_reason(trained_folder, tmp_path):
+def test_stage_refusals_name_the_reason(make_model_folder, write_audio, tmp_path):
     bare = make_model_folder(tmp_path / "bare")
     with pytest.raises(ValueError, match="pass --examples"):
         stage(bare, tmp_path / "a", REPO_ID)
     assert not (tmp_path / "a").exists()  # refused before anything was written
-    clips = write_recordings(tmp_path / "clips", ["1.wav", "2.wav", "3.wav", "4.wav"])
+    clips = write_audio(tmp_path / "clips", ["1.wav", "2.wav", "3.wav", "4.wav"])
     with pytest.raises(ValueError, match="at most 3"):
         stage(bare, tmp_path / "b", REPO_ID, examples=clips)
     with pytest.raises(ValueError, match="USER/NAME"):
@@ -396,3 +445,14 @@ def test_stage_refusals_name_the_reason(trained_folder, tmp_path):
     (bare / "model.safetensors").rename(bare / "pytorch_model.bin")
     with pytest.raises(ValueError, match="pickled weights pytorch_model.bin"):
         stage(bare, tmp_path / "e", REPO_ID, examples=clips[:1])
+
+
+def test_the_deprecated_publishing_module_warns_and_gives_the_hub_functions(monkeypatch):
+    """`mate_hf.publishing` was the public API before mate_hf.hub: its names still import, with a FutureWarning."""
+    monkeypatch.delitem(sys.modules, "mate_hf.publishing", raising=False)  # imported afresh, so it warns again
+    with pytest.warns(FutureWarning, match=r"mate_hf\.publishing moved to mate_hf\.hub"):
+        publishing = importlib.import_module("mate_hf.publishing")
+    hub_package = importlib.import_module("mate_hf.hub")
+    assert set(publishing.__all__) == set(hub_package.__all__)
+    for name in ("stage", "verify_staged", "upload", "scan_staged_folder", "build_model_card", "FORBIDDEN_NAMES"):
+        assert getattr(publishing, name) is getattr(hub_package, name), name

@@ -15,10 +15,7 @@ from safetensors.torch import save_file
 from transformers import AutoModel
 
 from mate_hf import MateModel, load_mate_pipeline, save_mate_folder
-from mate_hf.publishing import scan_staged_folder
-
-from .conftest import build_tiny_mate
-from .test_training_faults import make_trainer
+from mate_hf.hub import scan_staged_folder
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -38,7 +35,7 @@ class CodeInPickle:
 
 
 @pytest.fixture(scope="module")
-def folder(tmp_path_factory) -> Path:
+def folder(tmp_path_factory, build_tiny_mate) -> Path:
     model, processor = build_tiny_mate()
     return save_mate_folder(tmp_path_factory.mktemp("mate"), model, processor)
 
@@ -89,7 +86,7 @@ def test_even_an_allowed_pickle_cannot_run_code(folder, tmp_path):
     assert not marker.exists()
 
 
-def test_resume_refuses_a_checkpoint_whose_optimizer_pickle_runs_code(tmp_path, demo_dialogues):
+def test_resume_refuses_a_checkpoint_whose_optimizer_pickle_runs_code(tmp_path, demo_dialogues, make_trainer):
     """Checkpoints hold optimizer.pt, scheduler.pt and rng_state.pth (pickles); resuming reads them with
     weights_only=True, so a planted payload fails to load and never runs."""
     dialogues = demo_dialogues.select(range(8))
