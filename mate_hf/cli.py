@@ -1,9 +1,10 @@
-"""The `mate-hf` command line: `predict` (recordings → one JSONL line or CSV row each), `publish` (to the Hub) and
-`convert-reference` (the authors' checkpoints → MATE folders).
+"""The `mate-hf` command line: `predict` (recordings → one JSONL line or CSV row each), `publish` (to the Hub),
+`results` (a training folder's result tables) and `convert-reference` (the authors' checkpoints → MATE folders).
 
     mate-hf predict outputs/demo recordings/ --output predictions.jsonl
     mate-hf predict outputs/demo talks.csv --transcripts transcripts.csv --format csv --output predictions.csv
     mate-hf publish outputs/demo --repo-id user/mate-demo --dry-run --staging-dir staging/
+    mate-hf results outputs/demo
     mate-hf convert-reference exp/run/model.pth converted/ --text_encoder skt/kobert-base-v1
 
 Exit status: 0 when everything went through, 1 when some input failed (predict) or publishing was refused,
@@ -27,7 +28,8 @@ from typing import IO, Any
 from . import __version__
 from .audio_io import load_audio
 from .convert_reference import convert_reference_checkpoint
-from .publishing import AUDIO_SUFFIXES, stage, upload, verify_staged
+from .hub import AUDIO_SUFFIXES, stage, upload, verify_staged
+from .results import run_tables
 from .saving import load_mate_pipeline
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -183,8 +185,9 @@ def _run_pipeline(pipe, ready: list[tuple[int, dict]]) -> list[tuple[int, dict |
 
 
 def result_record(item: Item, result: dict, labels: list[str], top_k: int) -> dict:
-    """A pipeline result → the output record (all scores by label; rankings cut to `top_k`)."""
-    ranked = sorted(result["emotions"], key=lambda entry: -entry["score"])
+    """A pipeline result → the output record (all scores by label; rankings cut to `top_k`). The pipeline ranks
+    `emotions` by score, best first."""
+    ranked = result["emotions"]
     scores = {entry["label"]: entry["score"] for entry in ranked}
     segments = [{**segment, "emotions": segment["emotions"][:top_k]} for segment in result["segments"]]
     return {
@@ -347,6 +350,11 @@ def _publish(args: argparse.Namespace, staging_dir: Path) -> int:
     return EXIT_OK
 
 
+def run_results(args: argparse.Namespace) -> int:
+    print(run_tables(args.run_dir))
+    return EXIT_OK
+
+
 def run_convert_reference(args: argparse.Namespace) -> int:
     folder = convert_reference_checkpoint(args.checkpoint, args.output_dir, text_encoder=args.text_encoder)
     print(f"converted {args.checkpoint} into {folder}")
@@ -363,7 +371,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="mate-hf", description="MATE emotion recognition: predict, publish, convert the authors' checkpoints."
     )
     parser.add_argument("--version", action="version", version=f"mate-hf {__version__}")
-    commands = parser.add_subparsers(dest="command", metavar="{predict,publish,convert-reference}")
+    commands = parser.add_subparsers(dest="command", metavar="{predict,publish,results,convert-reference}")
 
     predict = commands.add_parser(
         "predict",
@@ -397,9 +405,18 @@ def build_parser() -> argparse.ArgumentParser:
     publish.add_argument("--private", action="store_true", help="create the repo private")
     publish.add_argument("--token", help="Hub token (default: HF_TOKEN or `hf auth login`)")
     publish.add_argument("--examples", nargs="+", metavar="AUDIO", help="up to 3 widget examples (.txt beside each)")
-    publish.add_argument("--card-template", help="model card template (default: model_card.md of mate-hf)")
+    publish.add_argument("--card-template", help="model card template (default: mate_hf/hub/model_card.md)")
     publish.add_argument("--skip-verify", action="store_true", help="do not load the staged folder as remote code")
     publish.set_defaults(run=run_publish)
+
+    results = commands.add_parser(
+        "results",
+        help="print a training folder's result tables",
+        description="The published metric (precision@1, recall@1, F1@1 per batch of 64, CCC), the whole-set top-k "
+        "metric and the standard metrics of a folder written by training/run.py, as markdown tables.",
+    )
+    results.add_argument("run_dir", help="a training/run.py output folder (eval_results.json, config.json)")
+    results.set_defaults(run=run_results)
 
     convert = commands.add_parser(
         "convert-reference",

@@ -1,8 +1,4 @@
-"""`mate-hf predict`: one output line per recording (JSONL, CSV), transcripts, failures, the console script.
-
-`make_model_folder` also serves tests/test_publishing.py: a tiny MATE saved with `save_mate_folder`, as
-`training/run.py` leaves it (minus the training-only files, which that module adds).
-"""
+"""`mate-hf predict`: one output line per recording (JSONL, CSV), transcripts, failures, the console script."""
 
 import csv
 import json
@@ -21,8 +17,6 @@ from mate_hf import (
 )
 from mate_hf.cli import Item, main, predict_items
 
-from .conftest import build_tiny_mate
-
 # 2 s windows (short clips, fast features); initializer_range 0.5 makes untrained outputs far from uniform, so a
 # wrong file, transcript or segment changes the scores visibly.
 TINY_MODEL = dict(max_duration=2.0, n_mels=32, hop_length=512, initializer_range=0.5)
@@ -30,10 +24,6 @@ TINY_MODEL = dict(max_duration=2.0, n_mels=32, hop_length=512, initializer_range
 # (a 1.2 s tail is kept), 2.5 s gives one (a 0.5 s tail is too short to carry an emotion).
 RECORDINGS = [(0.7, 16000), (1.4, 8000), (2.5, 22050), (3.2, 16000), (0.9, 44100)]
 RECORDING_NAMES = ["a.wav", "b.flac", "sub/c.wav", "sub/deeper/d.ogg", "sub/e.wav"]
-
-
-def make_model_folder(folder: Path) -> Path:
-    return save_mate_folder(folder, *build_tiny_mate(**TINY_MODEL))
 
 
 def write_recordings(folder: Path, names: list[str] = RECORDING_NAMES, seed: int = 0) -> list[Path]:
@@ -51,8 +41,9 @@ def write_recordings(folder: Path, names: list[str] = RECORDING_NAMES, seed: int
 
 
 @pytest.fixture(scope="module")
-def model_folder(tmp_path_factory) -> Path:
-    return make_model_folder(tmp_path_factory.mktemp("model"))
+def model_folder(tmp_path_factory, build_tiny_mate) -> Path:
+    """A tiny MATE saved with `save_mate_folder`, as `training/run.py` leaves it (minus the training-only files)."""
+    return save_mate_folder(tmp_path_factory.mktemp("model"), *build_tiny_mate(**TINY_MODEL))
 
 
 @pytest.fixture(scope="module")
@@ -188,3 +179,21 @@ def test_the_console_script_runs_as_installed(model_folder, recordings, tmp_path
     with output.open(newline="", encoding="utf-8") as handle:
         assert len(list(csv.DictReader(handle))) == len(recordings)
     assert "5 ok, 0 failed" in run.stderr and "file" in run.stderr  # the summary, and tqdm's "file/s" bar
+
+
+def test_results_prints_a_training_folders_tables(tmp_path, capsys):
+    """`mate-hf results` on a folder as training/run.py leaves it: the setting label says role, modalities, λ and
+    the held-out sessions; every registered column appears with three decimals."""
+    (tmp_path / "config.json").write_text(json.dumps({"model_type": "mate", "modalities": "text", "loss_lambda": 0.75}))
+    (tmp_path / "data_report.json").write_text(
+        json.dumps({"eval_sessions": ["Session09", "Session10"], "reports": {"kemdy19": {"role": "listener"}}})
+    )
+    (tmp_path / "eval_results.json").write_text(json.dumps({"eval_f1_at_1_batch64": 0.51234, "eval_accuracy": 0.4}))
+    assert main(["results", str(tmp_path)]) == 0
+    printed = capsys.readouterr().out
+    assert "| Listener, text, λ=0.75, sessions 9–10 | — | — | 0.512 | — | — |" in printed
+    assert "| Listener, text, λ=0.75, sessions 9–10 | 0.400 | — | — |" in printed
+
+    (tmp_path / "eval_results.json").unlink()
+    assert main(["results", str(tmp_path)]) == 2
+    assert "eval_results.json does not exist" in capsys.readouterr().err

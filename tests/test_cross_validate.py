@@ -1,41 +1,25 @@
-"""training/cross_validate.py and training/report.py: experiment files, aggregation, tables and plots.
+"""Experiments (mate_hf.experiments: cross_validation, report, arguments): experiment files, aggregation, tables and
+plots.
 
 The end-to-end test trains a tiny MATE on the demo corpus: 2 settings x 2 session folds, 1 epoch each.
 """
 
 import json
 import re
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 import yaml
 
+from mate_hf import results as tables
+from mate_hf.experiments import arguments, report
+from mate_hf.experiments import cross_validation as cross_validate
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "training"))
-
-import cross_validate  # noqa: E402
-import report  # noqa: E402
-
-from .conftest import DEMO_KEMDY19  # noqa: E402
 
 PAPER_HEADER = "| setting | precision@1 | recall@1 | F1@1 | CCC(A) | CCC(V) |"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-TINY_MODEL = {
-    "max_duration": 2.0,
-    "n_mels": 64,
-    "n_fft": 512,
-    "hop_length": 256,
-    "audio_conv_channels": [4, 6, 4, 1],
-    "audio_embedding_grid": [4, 5],
-    "lstm_hidden_size": 16,
-    "lstm_num_layers": 1,
-    "emotion_head_sizes": [32, 16],
-    "affective_head_sizes": [32, 16],
-    "affective_regressor_sizes": [8],
-    "text_config": {"hidden_size": 32, "num_hidden_layers": 1, "num_attention_heads": 2, "intermediate_size": 64},
-}
 SETTINGS = ("audio+text", "text")
 
 
@@ -52,15 +36,15 @@ def test_mean_and_std_is_the_sample_deviation():
 
 
 def test_format_value():
-    assert report.format_value(0.71449, 0.0204) == "0.714 ± 0.020"
-    assert report.format_value(0.5) == "0.500"
-    assert report.format_value(-0.00004) == "0.000"
-    assert report.format_value(-0.25, 0.01) == "-0.250 ± 0.010"
-    assert report.format_value(None) == "—"
+    assert tables.format_value(0.71449, 0.0204) == "0.714 ± 0.020"
+    assert tables.format_value(0.5) == "0.500"
+    assert tables.format_value(-0.00004) == "0.000"
+    assert tables.format_value(-0.25, 0.01) == "-0.250 ± 0.010"
+    assert tables.format_value(None) == "—"
 
 
 def _run(setting: str, split: str, precision: float, recall: float, f1: float, ccc_a: float, ccc_v: float):
-    metrics = dict(zip((key for _, key in report.PAPER_COLUMNS), (precision, recall, f1, ccc_a, ccc_v)))
+    metrics = dict(zip((f"eval_{key}" for key in tables.PAPER_TABLE), (precision, recall, f1, ccc_a, ccc_v)))
     return report.Run(setting=setting, split=split, folder=Path(split), metrics=metrics)
 
 
@@ -77,7 +61,7 @@ def test_summarize_and_paper_table_from_hand_made_runs():
     assert summaries["audio+text"]["mean"]["eval_f1_at_1_batch64"] == pytest.approx(0.6)
     assert summaries["audio+text"]["std"]["eval_f1_at_1_batch64"] == pytest.approx(np.std([0.7, 0.5], ddof=1))
     assert summaries["text"]["std"]["eval_f1_at_1_batch64"] is None
-    table = report.metrics_table("setting", report.PAPER_COLUMNS, summaries)
+    table = report.settings_table(tables.PAPER_TABLE, summaries)
     assert table == (
         "| setting | precision@1 | recall@1 | F1@1 | CCC(A) | CCC(V) |\n"
         "|---|---|---|---|---|---|\n"
@@ -87,7 +71,7 @@ def test_summarize_and_paper_table_from_hand_made_runs():
 
 
 def test_published_reference_table_is_the_spec_table():
-    table = report.markdown_table(report.PUBLISHED_HEADER, report.PUBLISHED_ROWS)
+    table = tables.markdown_table(tables.PUBLISHED_HEADER, tables.PUBLISHED_ROWS)
     spec = ROOT.parent / "shared" / "SPEC.md"
     if spec.is_file():
         assert table in spec.read_text(encoding="utf-8")
@@ -96,14 +80,10 @@ def test_published_reference_table_is_the_spec_table():
         == "| Speaker, 5-fold mean (λ=0.75) | 0.728 | 0.702 | 0.714 ± 0.020 | 0.778 ± 0.015 | 0.848 ± 0.023 |"
     )
     # Like with like: our table's columns are the published ones, and they hold the per-batch-of-64 values.
-    assert report.PUBLISHED_HEADER[1:] == tuple(title for title, _ in report.PAPER_COLUMNS)
-    assert [key for _, key in report.PAPER_COLUMNS[:3]] == [
-        "eval_precision_at_1_batch64",
-        "eval_recall_at_1_batch64",
-        "eval_f1_at_1_batch64",
-    ]
+    assert tables.PUBLISHED_HEADER[1:] == tuple(tables.METRICS[key].title for key in tables.PAPER_TABLE)
+    assert tables.PAPER_TABLE[:3] == ("precision_at_1_batch64", "recall_at_1_batch64", "f1_at_1_batch64")
     # precision@1 >= recall@1 in every published row that has them.
-    for row in report.PUBLISHED_ROWS:
+    for row in tables.PUBLISHED_ROWS:
         if row[1] != "—":
             assert float(row[1]) >= float(row[2]), row
 
@@ -111,38 +91,70 @@ def test_published_reference_table_is_the_spec_table():
 # --- experiment files ---------------------------------------------------------------------------------------
 
 
-def test_command_line_and_argument_layers():
-    parsed = cross_validate.parse_command_line(
-        ["--kemdy19_dir", "/data", "--folds=0,2", "--rerun", "--label_names", "a", "b"]
+def test_command_line_and_setting_layers():
+    parsed = arguments.parse_command_line(
+        ["--kemdy19_dir", "/data", "--folds=0,2", "--rerun", "--label_names", "a", "b", "--model.loss_lambda", "0.75"]
+        + ["--model.audio_conv_channels", "[4, 6, 4, 1]", "--model.concat_emotion", "false"]
     )
-    assert parsed == {"kemdy19_dir": "/data", "folds": "0,2", "rerun": True, "label_names": ["a", "b"]}
+    assert parsed == {
+        "kemdy19_dir": "/data",
+        "folds": "0,2",
+        "rerun": True,
+        "label_names": ["a", "b"],
+        "model": {"loss_lambda": 0.75, "audio_conv_channels": [4, 6, 4, 1], "concat_emotion": False},
+    }
     with pytest.raises(ValueError):
-        cross_validate.parse_command_line(["stray"])
-    merged = cross_validate.merge_arguments(
-        {
-            "config_overrides": '{"max_duration": 3.0, "text_config": {"hidden_size": 256, "num_hidden_layers": 2}}',
-            "text_encoder": "x",
-            "seed": 1,
-        },
-        {"config_overrides": {"text_config": {"hidden_size": 32}}, "text_encoder": None, "seed": 2},
+        arguments.parse_command_line(["stray"])
+    with pytest.raises(ValueError, match="only model settings are dotted"):
+        arguments.parse_command_line(["--data.role", "speaker"])
+    merged = arguments.merge_settings(
+        {"model": {"max_duration": 3.0, "text_config": {"hidden_size": 256, "num_hidden_layers": 2}}, "seed": 1},
+        {"model": {"text_config": {"hidden_size": 32}}, "text_encoder": None, "seed": 2},
     )
     assert merged == {
-        "config_overrides": {"max_duration": 3.0, "text_config": {"hidden_size": 32, "num_hidden_layers": 2}},
+        "model": {"max_duration": 3.0, "text_config": {"hidden_size": 32, "num_hidden_layers": 2}},
         "seed": 2,
     }
-    assert cross_validate.to_argv({"concat_emotion": False, "seed": 2, "config_overrides": {"b": 1, "a": [1, 2]}}) == [
-        "--concat_emotion",
+    assert arguments.to_argv({"cache_audio_features": False, "seed": 2, "label_names": ["a", "b"]}) == [
+        "--cache_audio_features",
         "false",
-        "--config_overrides",
-        '{"a": [1, 2], "b": 1}',
+        "--label_names",
+        "a",
+        "b",
         "--seed",
         "2",
     ]
-    grid = cross_validate.expand_grid({"cb": {"loss_type": "class_balanced"}}, {"loss_lambda": [0.5, 0.9]})
+    grid = cross_validate.expand_grid(
+        {"cb": {"model": {"loss_type": "class_balanced"}}}, {"model.loss_lambda": [0.5, 0.9], "seed": [1]}
+    )
     assert grid == {
-        "cb,lambda=0.5": {"loss_type": "class_balanced", "loss_lambda": 0.5},
-        "cb,lambda=0.9": {"loss_type": "class_balanced", "loss_lambda": 0.9},
+        "cb,lambda=0.5,seed=1": {"model": {"loss_type": "class_balanced", "loss_lambda": 0.5}, "seed": 1},
+        "cb,lambda=0.9,seed=1": {"model": {"loss_type": "class_balanced", "loss_lambda": 0.9}, "seed": 1},
     }
+
+
+def test_run_arguments_from_a_mapping_and_their_errors():
+    parsed = arguments.run_arguments(
+        {"kemdy19_dir": "x", "num_train_epochs": 3, "model": {"lstm_hidden_size": 64}, "output_dir": "out"}
+    )
+    assert parsed.data.kemdy19_dir == "x" and parsed.training.num_train_epochs == 3
+    assert parsed.model_settings == {"lstm_hidden_size": 64}
+    with pytest.raises(ValueError, match=r"unknown model settings \['lstm_size'\]"):
+        arguments.run_arguments({"model": {"lstm_size": 64}}, source="my.yaml")
+    with pytest.raises(ValueError, match=r"my.yaml: unknown run arguments \['epochs'\]"):
+        arguments.run_arguments({"epochs": 3}, source="my.yaml")
+
+
+def test_settings_of_the_old_form_still_work_with_a_warning():
+    """Before model settings were a mapping: a JSON string in `config_overrides`, and model settings at the top."""
+    old = {"config_overrides": '{"lstm_hidden_size": 64, "text_config": {"hidden_size": 32}}', "loss_lambda": 0.75}
+    with pytest.warns(FutureWarning) as warned:
+        parsed = arguments.run_arguments({**old, "output_dir": "out"})
+    messages = sorted(str(warning.message) for warning in warned)
+    assert len(messages) == 2 and "'config_overrides'" in messages[0] and "model.loss_lambda" in messages[1]
+    assert parsed.model_settings == {"lstm_hidden_size": 64, "text_config": {"hidden_size": 32}, "loss_lambda": 0.75}
+    with pytest.warns(FutureWarning, match="model.loss_lambda"):
+        assert arguments.merge_settings({"loss_lambda": 0.5}) == {"model": {"loss_lambda": 0.5}}
 
 
 def test_precedence_and_split_keys(tmp_path):
@@ -162,9 +174,9 @@ def test_precedence_and_split_keys(tmp_path):
     assert experiment.settings["b"]["seed"] == "8"  # the command line wins over base and overrides
     assert experiment.settings["b"]["num_train_epochs"] == "2"
     assert "fold" not in experiment.settings["b"] and "output_dir" not in experiment.settings["b"]
-    argv = cross_validate.run_argv(experiment, "b", experiment.splits[1])
-    assert argv[argv.index("--fold") + 1] == "3"
-    assert argv[argv.index("--output_dir") + 1] == str(Path("outputs/experiments/experiment/b/fold3"))
+    settings = cross_validate.run_settings(experiment, "b", experiment.splits[1])
+    assert settings["fold"] == 3
+    assert settings["output_dir"] == str(Path("outputs/experiments/experiment/b/fold3"))
 
     sweep = cross_validate.load_experiment(experiment_file, {"mode": "sweep", "eval_sessions": "4-5"})
     assert [split.name for split in sweep.splits] == ["eval4-5"]
@@ -177,8 +189,8 @@ def test_precedence_and_split_keys(tmp_path):
 @pytest.mark.parametrize(
     "path", sorted(p for p in (ROOT / "training/configs/experiments").glob("*.yaml") if not p.stem.endswith("_base"))
 )
-def test_shipped_experiments_resolve_and_parse(path):
-    experiment = cross_validate.load_experiment(path, {"kemdy19_dir": str(DEMO_KEMDY19)})
+def test_shipped_experiments_resolve_and_parse(path, demo_kemdy19):
+    experiment = cross_validate.load_experiment(path, {"kemdy19_dir": str(demo_kemdy19)})
     cross_validate.check_experiment(experiment)  # every run's arguments parse with training/run.py's parser
     assert experiment.settings
 
@@ -193,7 +205,7 @@ def test_placeholder_corpus_path_fails_before_training():
 
 
 @pytest.fixture(scope="module")
-def finished_experiment(tmp_path_factory):
+def finished_experiment(tmp_path_factory, tiny_run_settings, demo_kemdy19):
     folder = tmp_path_factory.mktemp("cv")
     experiment_file = folder / "tiny_cv.yaml"
     experiment_file.write_text(
@@ -202,20 +214,19 @@ def finished_experiment(tmp_path_factory):
                 "base": str(ROOT / "training" / "configs" / "demo.yaml"),
                 "mode": "cv",
                 "overrides": {
-                    "config_overrides": TINY_MODEL,
-                    "freeze_text_encoder": True,
+                    "model": {**tiny_run_settings["model"], "freeze_text_encoder": True},
                     "num_train_epochs": 1,
                     "per_device_train_batch_size": 8,
                     "logging_steps": 1,
                 },
-                "settings": {name: {"input_modalities": name} for name in SETTINGS},
+                "settings": {name: {"model": {"modalities": name}} for name in SETTINGS},
             },
             allow_unicode=True,
         )
     )
     output_dir = folder / "out"
     results = cross_validate.main(
-        [str(experiment_file), "--output_dir", str(output_dir), "--kemdy19_dir", str(DEMO_KEMDY19), "--folds", "0,1"]
+        [str(experiment_file), "--output_dir", str(output_dir), "--kemdy19_dir", str(demo_kemdy19), "--folds", "0,1"]
     )
     return output_dir, results
 
@@ -257,7 +268,7 @@ def test_results_markdown_has_the_spec_table(finished_experiment):
     assert "| setting | macro precision | macro recall | F1 |" in lines
     assert "| setting | Accuracy | Macro-F1 | Weighted-F1 |" in lines
     assert "sample standard deviation" in markdown
-    assert report.markdown_table(report.PUBLISHED_HEADER, report.PUBLISHED_ROWS) in markdown
+    assert tables.markdown_table(tables.PUBLISHED_HEADER, tables.PUBLISHED_ROWS) in markdown
 
 
 def test_plots_are_png_files(finished_experiment):
@@ -271,7 +282,7 @@ def test_plots_are_png_files(finished_experiment):
             assert len(data) > 10_000
 
 
-def test_report_regenerates_the_tables_from_the_run_folders(finished_experiment, monkeypatch):
+def test_report_regenerates_the_tables_from_the_run_folders(finished_experiment, monkeypatch, demo_kemdy19):
     output_dir, _ = finished_experiment
     markdown = (output_dir / "results.md").read_text(encoding="utf-8")
     results = (output_dir / "results.json").read_text(encoding="utf-8")
@@ -288,7 +299,7 @@ def test_report_regenerates_the_tables_from_the_run_folders(finished_experiment,
     monkeypatch.setattr(cross_validate, "run", no_training)
     experiment = cross_validate.load_experiment(
         output_dir.parent / "tiny_cv.yaml",
-        {"output_dir": str(output_dir), "kemdy19_dir": str(DEMO_KEMDY19), "folds": "0,1"},
+        {"output_dir": str(output_dir), "kemdy19_dir": str(demo_kemdy19), "folds": "0,1"},
     )
     record = cross_validate.run_one(experiment, "text", experiment.splits[0])
     assert record["setting"] == "text" and record["split"] == "fold0"

@@ -1,30 +1,18 @@
 """Training: DDP on two CPU processes, kill-and-resume, gradient accumulation, the loss scaling."""
 
 import json
-import os
 import re
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 import torch
-import yaml
 from safetensors.torch import load_file
 
 from mate_hf.data.collator import MateDataCollator
 from mate_hf.trainer import MateTrainer, MateTrainingArguments
 
-from .conftest import build_tiny_mate
-
-ROOT = Path(__file__).resolve().parent.parent
-TINY_RUN = ROOT / "tests" / "configs" / "tiny_run.yaml"
 VOLATILE = ("eval_runtime", "eval_samples_per_second", "eval_steps_per_second")
-
-
-def _run(command: list[str], **kwargs) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", "TOKENIZERS_PARALLELISM": "false"}
-    return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600, env=env, **kwargs)
 
 
 def _rank_metrics(stdout: str) -> dict[int, dict]:
@@ -36,10 +24,10 @@ def _rank_metrics(stdout: str) -> dict[int, dict]:
 
 
 @pytest.mark.slow
-def test_accelerate_launch_two_cpu_processes_agree(tmp_path):
+def test_accelerate_launch_two_cpu_processes_agree(tmp_path, tiny_run_path, run_in_repo):
     accelerate = Path(sys.executable).parent / "accelerate"
-    result = _run(
-        [str(accelerate), "launch", "--multi_gpu", "--num_processes", "2", "training/run.py", str(TINY_RUN)]
+    result = run_in_repo(
+        [str(accelerate), "launch", "--multi_gpu", "--num_processes", "2", "training/run.py", str(tiny_run_path)]
         + ["--output_dir", str(tmp_path / "ddp")]
     )
     assert result.returncode == 0, result.stderr[-4000:]
@@ -53,8 +41,7 @@ def test_accelerate_launch_two_cpu_processes_agree(tmp_path):
 
 KILLED_RUN = """
 import os, signal, sys
-sys.path.insert(0, "training")
-import run as recipe
+import mate_hf.experiments.recipe as recipe
 from transformers import TrainerCallback
 
 class KillAtStep(TrainerCallback):
@@ -72,27 +59,24 @@ recipe.main(sys.argv[1:])
 """
 
 
-def _random_crop_arguments() -> list[str]:
-    """Log-mels computed in each batch from 1 s windows of the demo's 1–2 s clips: most are cropped at random."""
-    overrides = json.loads(yaml.safe_load(TINY_RUN.read_text())["config_overrides"])
-    overrides["max_duration"] = 1.0
-    return ["--cache_audio_features", "false", "--config_overrides", json.dumps(overrides)]
+# Log-mels computed in each batch from 1 s windows of the demo's 1–2 s clips: most are cropped at random.
+RANDOM_CROP_ARGUMENTS = ["--cache_audio_features", "false", "--model.max_duration", "1.0"]
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("audio", ["cached", "random_crops"])
-def test_killed_run_resumes_to_the_same_weights_and_metrics(tmp_path, audio):
-    common = [str(TINY_RUN), "--save_strategy", "steps", "--save_steps", "4"]
+def test_killed_run_resumes_to_the_same_weights_and_metrics(tmp_path, audio, tiny_run_path, run_in_repo):
+    common = [str(tiny_run_path), "--save_strategy", "steps", "--save_steps", "4"]
     if audio == "random_crops":
-        common += _random_crop_arguments()
-    straight = _run([sys.executable, "training/run.py", *common, "--output_dir", str(tmp_path / "straight")])
+        common += RANDOM_CROP_ARGUMENTS
+    straight = run_in_repo([sys.executable, "training/run.py", *common, "--output_dir", str(tmp_path / "straight")])
     assert straight.returncode == 0, straight.stderr[-4000:]
 
-    killed = _run([sys.executable, "-c", KILLED_RUN, *common, "--output_dir", str(tmp_path / "resumed")])
+    killed = run_in_repo([sys.executable, "-c", KILLED_RUN, *common, "--output_dir", str(tmp_path / "resumed")])
     assert killed.returncode == -9, killed.stderr[-4000:]
     assert sorted(p.name for p in (tmp_path / "resumed").glob("checkpoint-*")) == ["checkpoint-4"]
 
-    resumed = _run(
+    resumed = run_in_repo(
         [sys.executable, "training/run.py", *common, "--output_dir", str(tmp_path / "resumed")]
         + ["--resume_from_checkpoint", "last"]
     )
@@ -117,7 +101,7 @@ def _gradients(model) -> dict[str, torch.Tensor]:
 
 @pytest.mark.parametrize("encoder, unimodal_loss_weight", [("window_channels", 0.0), ("per_utterance", 0.5)])
 def test_gradient_accumulation_2x8_equals_one_batch_of_16(
-    dialogues, tmp_path, demo_corpus_texts, encoder, unimodal_loss_weight
+    dialogues, tmp_path, demo_corpus_texts, build_tiny_mate, encoder, unimodal_loss_weight
 ):
     model, processor = build_tiny_mate(
         demo_corpus_texts, max_duration=2.0, audio_encoder=encoder, unimodal_loss_weight=unimodal_loss_weight
@@ -179,7 +163,9 @@ def test_paper_optimizer_is_adam_with_l2_weight_decay_on_every_parameter(tmp_pat
     assert len(group["params"]) == len(trainable) and all(a is b for a, b in zip(group["params"], trainable))
 
 
-def test_drop_last_drops_a_partial_training_batch_but_evaluation_reads_every_sample(tmp_path, demo_dialogues):
+def test_drop_last_drops_a_partial_training_batch_but_evaluation_reads_every_sample(
+    tmp_path, demo_dialogues, build_tiny_mate
+):
     """The authors' DataLoader(drop_last=True) was their training loader's; their test loader kept every window."""
     model, processor = build_tiny_mate(max_duration=0.5)
     args = MateTrainingArguments(

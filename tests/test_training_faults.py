@@ -18,15 +18,9 @@ from transformers.trainer_utils import get_last_checkpoint
 from mate_hf import MateModel, save_mate_folder
 from mate_hf.data.collator import MateDataCollator
 from mate_hf.trainer import (
-    LABEL_NAMES,
-    MateTrainer,
-    MateTrainingArguments,
     NonFiniteLossError,
     last_complete_checkpoint,
 )
-
-from .conftest import build_tiny_mate
-from .test_training import TINY_RUN, _run
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -38,28 +32,6 @@ class Crash(Exception):
 @pytest.fixture(scope="module")
 def dialogues(demo_dialogues):
     return demo_dialogues.select(range(8))
-
-
-def make_trainer(output_dir: Path, dialogues, collator_class=MateDataCollator) -> MateTrainer:
-    """A fresh tiny MATE (same seed every time) and a Trainer saving a checkpoint every 2 of 4 steps."""
-    texts = [text for dialogue in dialogues["text"] for text in dialogue]
-    model, processor = build_tiny_mate(texts, max_duration=1.0)
-    args = MateTrainingArguments(
-        output_dir=str(output_dir),
-        max_steps=4,
-        save_strategy="steps",
-        save_steps=2,
-        per_device_train_batch_size=2,
-        learning_rate=1e-3,
-        seed=7,
-        use_cpu=True,
-        report_to=[],
-        disable_tqdm=True,
-        dataloader_num_workers=0,
-        label_names=LABEL_NAMES,
-        remove_unused_columns=False,
-    )
-    return MateTrainer(model=model.train(), args=args, train_dataset=dialogues, data_collator=collator_class(processor))
 
 
 def crash_while_saving(monkeypatch, step: int, method: str = "_save_rng_state") -> None:
@@ -79,7 +51,7 @@ def _weights(folder: Path) -> dict[str, torch.Tensor]:
 
 
 def test_crash_while_saving_leaves_the_previous_checkpoint_loadable_and_resume_matches(
-    dialogues, tmp_path, monkeypatch
+    dialogues, tmp_path, monkeypatch, make_trainer
 ):
     straight = make_trainer(tmp_path / "straight", dialogues)
     straight.train()
@@ -103,7 +75,7 @@ def test_crash_while_saving_leaves_the_previous_checkpoint_loadable_and_resume_m
 
 
 def test_resuming_from_an_interrupted_checkpoint_is_refused_naming_the_last_complete_one(
-    dialogues, tmp_path, monkeypatch
+    dialogues, tmp_path, monkeypatch, make_trainer
 ):
     crash_while_saving(monkeypatch, step=4)
     with pytest.raises(Crash):
@@ -122,7 +94,9 @@ def test_resuming_from_an_interrupted_checkpoint_is_refused_naming_the_last_comp
     ["transformers.modeling_utils.safe_save_file", "torch.save"],
     ids=["weights", "optimizer"],
 )
-def test_full_disk_while_saving_a_checkpoint_is_reported_naming_the_folder(dialogues, tmp_path, monkeypatch, where):
+def test_full_disk_while_saving_a_checkpoint_is_reported_naming_the_folder(
+    dialogues, tmp_path, monkeypatch, where, make_trainer
+):
     module, name = where.rsplit(".", 1)
     original = getattr(sys.modules[module], name)
 
@@ -140,7 +114,7 @@ def test_full_disk_while_saving_a_checkpoint_is_reported_naming_the_folder(dialo
     assert last_complete_checkpoint(tmp_path) == str(tmp_path / "checkpoint-2")
 
 
-def test_full_disk_while_saving_the_model_folder_names_it(tmp_path, monkeypatch):
+def test_full_disk_while_saving_the_model_folder_names_it(tmp_path, monkeypatch, build_tiny_mate):
     model, processor = build_tiny_mate()
 
     def full(*args, **kwargs):
@@ -163,7 +137,7 @@ class NanOnThirdBatch(MateDataCollator):
         return batch
 
 
-def test_nan_loss_inside_a_run_stops_it_naming_the_step(dialogues, tmp_path):
+def test_nan_loss_inside_a_run_stops_it_naming_the_step(dialogues, tmp_path, make_trainer):
     trainer = make_trainer(tmp_path, dialogues, collator_class=NanOnThirdBatch)
     with pytest.raises(NonFiniteLossError, match=r"the training loss became nan at step 3 \(epoch"):
         trainer.train()
@@ -174,8 +148,7 @@ def test_nan_loss_inside_a_run_stops_it_naming_the_step(dialogues, tmp_path):
 KILLED_WHILE_SAVING = """
 import os, signal, sys
 import torch
-sys.path.insert(0, "training")
-import run as recipe
+import mate_hf.experiments.recipe as recipe
 from transformers import Trainer
 
 def die(self, output_dir, *args, **kwargs):
@@ -191,14 +164,14 @@ recipe.main(sys.argv[1:])
 
 
 @pytest.mark.slow
-def test_run_killed_while_saving_resumes_from_the_last_complete_checkpoint(tmp_path):
-    common = [str(TINY_RUN), "--num_train_epochs", "1", "--save_strategy", "steps", "--save_steps", "2"]
+def test_run_killed_while_saving_resumes_from_the_last_complete_checkpoint(tmp_path, tiny_run_path, run_in_repo):
+    common = [str(tiny_run_path), "--num_train_epochs", "1", "--save_strategy", "steps", "--save_steps", "2"]
     common += ["--output_dir", str(tmp_path)]
-    killed = _run([sys.executable, "-c", KILLED_WHILE_SAVING, *common])
+    killed = run_in_repo([sys.executable, "-c", KILLED_WHILE_SAVING, *common])
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-4000:]
     assert not (tmp_path / "checkpoint-4" / "trainer_state.json").exists()
 
-    resumed = _run(
+    resumed = run_in_repo(
         [sys.executable, "-c", KILLED_WHILE_SAVING, *common, "--resume_from_checkpoint", "last"]
         + ["--log_level", "info"]
     )
