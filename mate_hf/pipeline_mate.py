@@ -11,6 +11,14 @@ from transformers.pipelines.pt_utils import PipelineDataset, PipelineIterator
 from .audio_io import load_audio
 from .feature_extraction_mate import SILENCE_DB, pad_dialogues
 from .processing_mate import MateProcessor, rank_emotions
+from .voice_activity import (
+    DEFAULT_MIN_SILENCE_S,
+    DEFAULT_MIN_SPEECH_S,
+    DEFAULT_SPEECH_PAD_S,
+    DEFAULT_THRESHOLD,
+    check_vad_settings,
+    speech_spans,
+)
 
 TASK = "mate-emotion-recognition"
 # Tail of a long recording shorter than this is dropped: too short to carry an emotion, and reported
@@ -18,6 +26,20 @@ TASK = "mate-emotion-recognition"
 MIN_SEGMENT_SECONDS = 1.0
 # Per-recording values that travel beside the tensors, each wrapped in a one-element list.
 NON_TENSOR_KEYS = ("layout", "is_dialogue")
+SEGMENTATIONS = ("auto", "vad", "fixed")
+# The pipeline's voice-activity arguments → `speech_spans`' keywords, and their defaults.
+VAD_SETTINGS = {
+    "vad_threshold": "threshold",
+    "min_silence_duration": "min_silence_s",
+    "min_speech_duration": "min_speech_s",
+    "speech_pad": "speech_pad_s",
+}
+DEFAULT_VAD = {
+    "vad_threshold": DEFAULT_THRESHOLD,
+    "min_silence_duration": DEFAULT_MIN_SILENCE_S,
+    "min_speech_duration": DEFAULT_MIN_SPEECH_S,
+    "speech_pad": DEFAULT_SPEECH_PAD_S,
+}
 
 
 class MateEmotionPipeline(Pipeline):
@@ -29,18 +51,38 @@ class MateEmotionPipeline(Pipeline):
     `{"dialogue": [turn, turn, ...]}` is one conversation whose turns are read in order, each turn an
     input as above with its `"text"`.
 
-    Recordings longer than the model's window (10 s by default) are cut into consecutive segments,
-    read as consecutive utterances; segments shorter than 1 s at the end are dropped.
+    Segmentation (`segmentation=`), how a recording becomes the utterances the model reads in context:
 
-    Transcripts: `transcript=` (or a turn's `"text"`) is used for every segment of that recording.
-    Without one, `asr_model=` (a transformers ASR pipeline, or a model name for one) transcribes each
-    segment; otherwise the text embedding is left at zeros (the paper's audio-only path) and the
-    result says `"modalities": "audio"`.
+    - `"fixed"`: cut into consecutive windows of the model's clip length (`max_duration`, 10 s by default),
+      read as consecutive utterances; a window shorter than 1 s at the end is dropped.
+    - `"vad"`: the recording is a conversation: voice activity (Silero VAD, package `silero-vad`) finds its
+      utterances, and all of them are read in order as one dialogue. An utterance longer than the clip length is
+      cut into fixed windows within it (as above), each read as an utterance.
+    - `"auto"` (default): `"vad"` for a recording longer than the clip length given without a transcript;
+      otherwise `"fixed"` (a recording not longer than the clip length is one utterance). The turns of a
+      `{"dialogue": ...}` input are read as `"fixed"` unless `segmentation="vad"` is passed.
 
-    Returns, per recording (per turn for a dialogue): `{"emotions": [{"label", "score"}, ...],
-    "arousal", "valence", "modalities", "segments": [{"start", "end", "transcript", "emotions",
-    "arousal", "valence"}, ...]}`; the recording-level values average its segments. `emotions` lists are ranked
-    by descending score (the `top_k=` best, or all seven).
+    Voice-activity settings (call or constructor arguments; defaults chosen for conversational speech):
+    `vad_threshold=0.5` (speech probability of a 32 ms frame), `min_silence_duration=0.2` (s: a shorter pause
+    does not end an utterance), `min_speech_duration=0.25` (s: shorter speech is dropped), `speech_pad=0.05`
+    (s added on both sides of an utterance).
+
+    Transcripts: `transcript=` (or a turn's `"text"`) is used for every segment of that recording; it cannot be
+    split among utterances found by voice activity, so `segmentation="vad"` with one is a `ValueError`.
+    Without one, `asr_model=` (a transformers ASR pipeline, a model name for one, or a callable taking
+    `{"raw", "sampling_rate"}` and returning `{"text"}`) transcribes each segment (with `"vad"`: each utterance,
+    whole); otherwise the text embedding is left at zeros (the paper's audio-only path) and the result says
+    `"modalities": "audio"`. An `asr_model=` given to a call applies to that call only.
+
+    Returns, per recording (per turn for a dialogue), read with `"fixed"`: `{"emotions": [{"label", "score"},
+    ...], "arousal", "valence", "modalities", "segments": [{"start", "end", "transcript", "emotions",
+    "arousal", "valence"}, ...]}`, the recording-level values averaging its segments. Read with `"vad"`:
+    `{"emotions", "arousal", "valence", "modalities", "segmentation": "vad", "utterances": [{"start", "end",
+    "transcript", "emotions", "arousal", "valence"}, ...]}`, the recording-level values averaging its utterances;
+    an utterance longer than the clip length also has its `"segments"` (as above), which it averages. A recording
+    without speech gives `"utterances": []`, `"emotions": []` and `None` for arousal and valence. Times are seconds
+    of the recording (3 decimals). `emotions` lists are ranked by descending score (the `top_k=` best, or all
+    seven).
 
     Example (a saved folder loads with `mate_hf.load_mate_pipeline(folder)`; here a small untrained model):
 
@@ -79,50 +121,123 @@ class MateEmotionPipeline(Pipeline):
             )
         self.feature_extractor = self.processor.feature_extractor
         self.tokenizer = self.processor.tokenizer
-        self.asr = _asr_pipeline(asr_model)
+        self._asr_by_name = {}
+        self.asr = self._asr(asr_model)
 
-    def _sanitize_parameters(self, top_k=None, transcript=None, sampling_rate=None, asr_model=None, **kwargs):
-        if asr_model is not None:
-            self.asr = _asr_pipeline(asr_model)
-        preprocess = {"transcript": transcript, "sampling_rate": sampling_rate}
+    def _asr(self, asr_model):
+        """An ASR pipeline, callable or None; one named by a string is loaded once per pipeline."""
+        if asr_model is None or callable(asr_model):
+            return asr_model
+        if asr_model not in self._asr_by_name:
+            self._asr_by_name[asr_model] = _asr_pipeline(asr_model)
+        return self._asr_by_name[asr_model]
+
+    def _sanitize_parameters(
+        self,
+        top_k=None,
+        transcript=None,
+        sampling_rate=None,
+        asr_model=None,
+        segmentation=None,
+        vad_threshold=None,
+        min_silence_duration=None,
+        min_speech_duration=None,
+        speech_pad=None,
+        **kwargs,
+    ):
+        if segmentation is not None and segmentation not in SEGMENTATIONS:
+            raise ValueError(f"segmentation must be one of {', '.join(map(repr, SEGMENTATIONS))}, got {segmentation!r}")
+        preprocess = {
+            "transcript": transcript,
+            "sampling_rate": sampling_rate,
+            "segmentation": segmentation,
+            "vad_threshold": vad_threshold,
+            "min_silence_duration": min_silence_duration,
+            "min_speech_duration": min_speech_duration,
+            "speech_pad": speech_pad,
+            "asr": self._asr(asr_model),  # for this call only; the constructor's asr_model is the default
+        }
+        preprocess = {k: v for k, v in preprocess.items() if v is not None}
+        vad = {key: preprocess[key] for key in VAD_SETTINGS if key in preprocess}
+        if vad:  # an out-of-range setting fails at the call, not after the first recordings of a batch
+            check_vad_settings(**{VAD_SETTINGS[key]: vad.get(key, DEFAULT_VAD[key]) for key in VAD_SETTINGS})
         postprocess = {"top_k": top_k} if top_k is not None else {}
-        return {k: v for k, v in preprocess.items() if v is not None}, {}, postprocess
+        return preprocess, {}, postprocess
 
-    def preprocess(self, inputs, transcript: str | None = None, sampling_rate: int | None = None) -> dict:
+    def preprocess(
+        self,
+        inputs,
+        transcript: str | None = None,
+        sampling_rate: int | None = None,
+        segmentation: str = "auto",
+        asr=None,
+        **vad_settings,
+    ) -> dict:
+        asr = asr if asr is not None else self.asr
+        vad = {VAD_SETTINGS[key]: value for key, value in {**DEFAULT_VAD, **vad_settings}.items()}
         is_dialogue = isinstance(inputs, dict) and "dialogue" in inputs
         turns = inputs["dialogue"] if is_dialogue else [inputs]
-        utterances = []
+        rate = self.feature_extractor.sampling_rate
+        clips, texts, layout = [], [], []
         for index, turn in enumerate(turns):
-            waveform, rate, text = _read_turn(turn, sampling_rate, transcript, name=f"turn {index}")
-            for start, end, segment in self._segments(waveform, rate, name=f"turn {index}"):
-                utterances.append((index, start, end, segment, text))
-        texts = [text if text is not None else self._transcribe(segment) for *_, segment, text in utterances]
-        features = self.processor(
-            audio=[segment for *_, segment, _ in utterances],
-            text=[text or "" for text in texts],
-            sampling_rate=self.feature_extractor.sampling_rate,
-        )
+            name = f"turn {index}"
+            waveform, turn_rate, text = _read_turn(turn, sampling_rate, transcript, name=name)
+            mono = self.feature_extractor.mono_at_model_rate(waveform, turn_rate, name=name)
+            if self._segmentation(segmentation, is_dialogue, text, mono.shape[0], name) == "fixed":
+                segments = []
+                for start, end in self._windows(0, mono.shape[0]):
+                    segment_text = text if text is not None else self._transcribe(asr, mono[start:end])
+                    clips.append(mono[start:end])
+                    texts.append(segment_text)
+                    segments.append((start / rate, end / rate, segment_text))
+                layout.append(("fixed", segments))
+                continue
+            utterances = []
+            for start, end in speech_spans(mono, rate, **vad):
+                utterance_text = self._transcribe(asr, mono[start:end])
+                windows = list(self._windows(start, end))
+                for window_start, window_end in windows:
+                    clips.append(mono[window_start:window_end])
+                    texts.append(utterance_text)
+                windows = [(window_start / rate, window_end / rate) for window_start, window_end in windows]
+                cut = end - start > self.feature_extractor.num_samples  # its windows are reported as segments
+                utterances.append((start / rate, end / rate, utterance_text, windows, cut))
+            layout.append(("vad", utterances, "audio" if asr is None else "audio+text"))
+        if not clips:  # no speech anywhere: the model still needs an utterance; the layout reads none of it
+            clips, texts = [np.zeros(self.feature_extractor.num_samples, dtype=np.float32)], [None]
+        features = self.processor(audio=clips, text=[text or "" for text in texts], sampling_rate=rate)
         features["text_present"] = torch.tensor([[text is not None for text in texts]])
-        features["layout"] = [[(index, start, end, text) for (index, start, end, _, _), text in zip(utterances, texts)]]
+        features["layout"] = [layout]
         features["is_dialogue"] = [is_dialogue]
         return features
 
-    def _segments(self, waveform, rate: int, name: str):
-        extractor = self.feature_extractor
-        mono = extractor.mono_at_model_rate(waveform, rate, name=name)
-        window = extractor.num_samples
-        total = mono.shape[0]
-        starts = range(0, max(total, 1), window)
-        for start in starts:
-            end = min(start + window, total)
-            if start > 0 and end - start < MIN_SEGMENT_SECONDS * extractor.sampling_rate:
-                break
-            yield start / extractor.sampling_rate, end / extractor.sampling_rate, mono[start:end]
+    def _segmentation(self, segmentation: str, is_dialogue: bool, text: str | None, num_samples: int, name: str):
+        """How one recording (or turn) is read: "fixed" or "vad" (see the class docstring)."""
+        if segmentation == "auto":
+            long = num_samples > self.feature_extractor.num_samples
+            return "vad" if long and not is_dialogue and text is None else "fixed"
+        if segmentation == "vad" and text is not None:
+            raise ValueError(
+                f"{name}: segmentation='vad' splits the recording into the utterances its voice activity shows, and "
+                "one transcript for the whole recording cannot be split among them: pass asr_model= to transcribe "
+                "each utterance, or segmentation='fixed' to read the recording with its transcript"
+            )
+        return segmentation
 
-    def _transcribe(self, segment: np.ndarray) -> str | None:
-        if self.asr is None:
+    def _windows(self, start: int, end: int):
+        """Consecutive windows of the clip length over samples `[start, end)`; one shorter than
+        `MIN_SEGMENT_SECONDS` after the first is dropped (with what follows)."""
+        window = self.feature_extractor.num_samples
+        for first in range(start, max(end, start + 1), window):
+            last = min(first + window, end)
+            if first > start and last - first < MIN_SEGMENT_SECONDS * self.feature_extractor.sampling_rate:
+                break
+            yield first, last
+
+    def _transcribe(self, asr, segment: np.ndarray) -> str | None:
+        if asr is None:
             return None
-        result = self.asr({"raw": segment, "sampling_rate": self.feature_extractor.sampling_rate})
+        result = asr({"raw": segment, "sampling_rate": self.feature_extractor.sampling_rate})
         return result["text"].strip()
 
     def get_inference_context(self):
@@ -146,20 +261,33 @@ class MateEmotionPipeline(Pipeline):
         }
 
     def postprocess(self, model_outputs: dict, top_k: int | None = None):
-        layout = model_outputs["layout"][0]
-        turns: dict[int, list] = {}
-        for position, (turn, start, end, text) in enumerate(layout):
-            turns.setdefault(turn, []).append(
-                {
-                    "start": round(start, 3),
-                    "end": round(end, 3),
-                    "transcript": text,
-                    "probs": model_outputs["emotion_probs"][0, position].float(),
-                    "arousal": float(model_outputs["arousal"][0, position]),
-                    "valence": float(model_outputs["valence"][0, position]),
-                }
-            )
-        results = [_turn_result(segments, self.model.config.id2label, top_k) for segments in turns.values()]
+        labels = self.model.config.id2label
+        probs = model_outputs["emotion_probs"][0].float()
+        arousal, valence = model_outputs["arousal"][0], model_outputs["valence"][0]
+        positions = iter(range(probs.shape[0]))
+
+        def read(start: float, end: float, text: str | None) -> dict:
+            position = next(positions)
+            return {
+                "start": round(start, 3),
+                "end": round(end, 3),
+                "transcript": text,
+                "probs": probs[position],
+                "arousal": float(arousal[position]),
+                "valence": float(valence[position]),
+            }
+
+        results = []
+        for segmentation, *parts in model_outputs["layout"][0]:
+            if segmentation == "fixed":
+                results.append(_turn_result([read(*segment) for segment in parts[0]], labels, top_k))
+                continue
+            utterances, modalities = parts
+            read_utterances = [
+                (start, end, text, [read(*window, text) for window in windows], cut)
+                for start, end, text, windows, cut in utterances
+            ]
+            results.append(_vad_result(read_utterances, labels, top_k, modalities))
         return results if model_outputs["is_dialogue"][0] else results[0]
 
     def get_iterator(self, inputs, num_workers, batch_size, preprocess_params, forward_params, postprocess_params):
@@ -189,6 +317,44 @@ def _turn_result(segments: list[dict], labels: dict, top_k: int | None) -> dict:
         "valence": float(np.mean([segment["valence"] for segment in segments])),
         "modalities": "audio+text" if has_text else "audio",
         "segments": segments,
+    }
+
+
+def _vad_result(utterances: list[tuple], labels: dict, top_k: int | None, modalities_without_speech: str) -> dict:
+    """A recording's utterances found by voice activity, each `(start, end, transcript, segments, cut)` with its
+    read windows as segments (reported when `cut`) → the recording's result: utterance-wise rankings, each the average
+    of its segments, and their average."""
+    if not utterances:
+        return {
+            "emotions": [],
+            "arousal": None,
+            "valence": None,
+            "modalities": modalities_without_speech,
+            "segmentation": "vad",
+            "utterances": [],
+        }
+    entries, utterance_probs = [], []
+    for start, end, text, segments, cut in utterances:
+        probs = torch.stack([segment["probs"] for segment in segments]).mean(0)
+        utterance_probs.append(probs)
+        entry = {
+            "start": round(start, 3),
+            "end": round(end, 3),
+            "transcript": text,
+            "emotions": rank_emotions(probs, labels, top_k),
+            "arousal": float(np.mean([segment["arousal"] for segment in segments])),
+            "valence": float(np.mean([segment["valence"] for segment in segments])),
+        }
+        if cut:
+            entry["segments"] = _turn_result(segments, labels, top_k)["segments"]
+        entries.append(entry)
+    return {
+        "emotions": rank_emotions(torch.stack(utterance_probs).mean(0), labels, top_k),
+        "arousal": float(np.mean([entry["arousal"] for entry in entries])),
+        "valence": float(np.mean([entry["valence"] for entry in entries])),
+        "modalities": "audio+text" if all(entry["transcript"] is not None for entry in entries) else "audio",
+        "segmentation": "vad",
+        "utterances": entries,
     }
 
 
@@ -225,9 +391,7 @@ def _collate_recordings(items: list[dict]) -> dict:
     return batch
 
 
-def _asr_pipeline(asr_model):
-    if asr_model is None or callable(asr_model):
-        return asr_model
+def _asr_pipeline(asr_model: str):
     from transformers import pipeline
 
     return pipeline("automatic-speech-recognition", model=asr_model)

@@ -102,6 +102,7 @@ STAGED_MODEL_FILES = {
     "modeling_mate.py",
     "pipeline_mate.py",
     "processing_mate.py",
+    "voice_activity.py",
 }
 
 

@@ -21,7 +21,7 @@ pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 PICKLE_SUFFIXES = {".bin", ".pt", ".pth", ".pkl", ".pickle", ".ckpt"}
 REMOTE_CODE = ["configuration_mate", "modeling_mate", "feature_extraction_mate", "processing_mate", "pipeline_mate"]
-REMOTE_CODE += ["audio_io"]
+REMOTE_CODE += ["audio_io", "voice_activity"]
 
 
 class CodeInPickle:
