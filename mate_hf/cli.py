@@ -1,8 +1,10 @@
-"""The `mate-hf` command line: `predict` (recordings → one JSONL line or CSV row each), `publish` (to the Hub),
-`results` (a training folder's result tables) and `convert-reference` (the authors' checkpoints → MATE folders).
+"""The `mate-hf` command line: `predict` (recordings → one JSONL line or CSV row each, one per utterance of a
+conversation recording), `publish` (to the Hub), `results` (a training folder's result tables) and
+`convert-reference` (the authors' checkpoints → MATE folders).
 
     mate-hf predict outputs/demo recordings/ --output predictions.jsonl
     mate-hf predict outputs/demo talks.csv --transcripts transcripts.csv --format csv --output predictions.csv
+    mate-hf predict outputs/demo meeting.wav --segmentation vad --min-silence 0.5 --plot meeting.png -o meeting.csv
     mate-hf publish outputs/demo --repo-id user/mate-demo --dry-run --staging-dir staging/
     mate-hf results outputs/demo
     mate-hf convert-reference exp/run/model.pth converted/ --text_encoder skt/kobert-base-v1
@@ -18,6 +20,7 @@ import contextlib
 import csv
 import io
 import json
+import math
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -31,9 +34,11 @@ from .convert_reference import convert_reference_checkpoint
 from .hub import AUDIO_SUFFIXES, stage, upload, verify_staged
 from .results import run_tables
 from .saving import load_mate_pipeline
+from .voice_activity import DEFAULT_MIN_SILENCE_S, DEFAULT_MIN_SPEECH_S, DEFAULT_SPEECH_PAD_S, DEFAULT_THRESHOLD
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 DEFAULT_TOP_K = 3
+NO_SPEECH = "no speech found"  # the note of a conversation recording's row when VAD found no utterance
 
 
 @dataclass
@@ -136,19 +141,30 @@ def add_transcripts(items: list[Item], transcripts: dict[Path, str]) -> int:
 # ---------------------------------------------------------------------------------------------------------------
 
 
-def predict_items(pipe, items: list[Item], batch_size: int, top_k: int, on_done=None) -> Iterator[dict]:
-    """One record per item, in order. A file that fails (to decode, or in the model) gives a record with `error`
-    instead of stopping the run; `on_done(n)` is called after every batch."""
+def predict_items(
+    pipe, items: list[Item], batch_size: int, top_k: int, on_done=None, **pipeline_kwargs
+) -> Iterator[dict]:
+    """The output records of the items, in order: one per recording, one per utterance of a conversation recording
+    (see `records_of`). A file that fails (to decode, or in the model) gives a record with `error` instead of stopping
+    the run; `on_done(n)` is called after every batch; `pipeline_kwargs` go to the pipeline (e.g. `segmentation`)."""
     labels = [pipe.model.config.id2label[index] for index in range(pipe.model.config.num_labels)]
+    for item, outcome in predict_results(pipe, items, batch_size, on_done, **pipeline_kwargs):
+        yield from records_of(item, outcome, labels, top_k)
+
+
+def predict_results(
+    pipe, items: list[Item], batch_size: int, on_done=None, **pipeline_kwargs
+) -> Iterator[tuple[Item, dict | str]]:
+    """(item, pipeline result) per item, in order, or (item, error message) for one that failed."""
     for start in range(0, len(items), batch_size):
         chunk = items[start : start + batch_size]
-        yield from _predict_chunk(pipe, chunk, labels, top_k)
+        yield from zip(chunk, _predict_chunk(pipe, chunk, pipeline_kwargs))
         if on_done is not None:
             on_done(len(chunk))
 
 
-def _predict_chunk(pipe, chunk: list[Item], labels: list[str], top_k: int) -> list[dict]:
-    records: list[dict | None] = [None] * len(chunk)
+def _predict_chunk(pipe, chunk: list[Item], pipeline_kwargs: dict) -> list[dict | str]:
+    outcomes: list[dict | str | None] = [None] * len(chunk)
     ready = []  # (position, pipeline input)
     for position, item in enumerate(chunk):
         try:
@@ -157,31 +173,41 @@ def _predict_chunk(pipe, chunk: list[Item], labels: list[str], top_k: int) -> li
             waveform, rate = load_audio(item.path)
             ready.append((position, {"raw": waveform, "sampling_rate": rate, "text": item.transcript}))
         except ValueError as error:
-            records[position] = failed_record(item, str(error))
-    for position, result in _run_pipeline(pipe, ready):
+            outcomes[position] = str(error)
+    for position, result in _run_pipeline(pipe, ready, pipeline_kwargs):
         item = chunk[position]
         if isinstance(result, Exception):
-            records[position] = failed_record(item, f"{item.name}: {type(result).__name__}: {result}")
+            outcomes[position] = f"{item.name}: {type(result).__name__}: {result}"
         else:
-            records[position] = result_record(item, result, labels, top_k)
-    return records
+            outcomes[position] = result
+    return outcomes
 
 
-def _run_pipeline(pipe, ready: list[tuple[int, dict]]) -> list[tuple[int, dict | Exception]]:
+def _run_pipeline(pipe, ready: list[tuple[int, dict]], pipeline_kwargs: dict) -> list[tuple[int, dict | Exception]]:
     """The batch at once; if it fails, each input alone, so one bad file costs only its own line."""
     if not ready:
         return []
     try:
-        results = pipe([inputs for _, inputs in ready], batch_size=len(ready))
+        results = pipe([inputs for _, inputs in ready], batch_size=len(ready), **pipeline_kwargs)
         return [(position, result) for (position, _), result in zip(ready, results)]
     except Exception:  # retried one by one below, where the failing file gets the error
         outcomes = []
         for position, inputs in ready:
             try:
-                outcomes.append((position, pipe(inputs)))
+                outcomes.append((position, pipe(inputs, **pipeline_kwargs)))
             except Exception as error:  # reported in that file's record; the run goes on
                 outcomes.append((position, error))
         return outcomes
+
+
+def records_of(item: Item, outcome: dict | str, labels: list[str], top_k: int) -> list[dict]:
+    """An item's output records: a failed one's error record, a conversation recording's (a result with
+    `utterances`) one record per utterance (`utterance_records`), else the recording's one record."""
+    if isinstance(outcome, str):
+        return [failed_record(item, outcome)]
+    if "utterances" in outcome:
+        return utterance_records(item, outcome, labels, top_k)
+    return [result_record(item, outcome, labels, top_k)]
 
 
 def result_record(item: Item, result: dict, labels: list[str], top_k: int) -> dict:
@@ -205,6 +231,43 @@ def result_record(item: Item, result: dict, labels: list[str], top_k: int) -> di
     }
 
 
+def utterance_records(item: Item, result: dict, labels: list[str], top_k: int) -> list[dict]:
+    """A conversation recording's result (VAD-segmented: `utterances`) → one record per utterance: the recording's
+    path, the utterance's index (from 0), start and end (seconds in the recording), transcript (its own: ASR's, or
+    None), emotion scores, arousal, valence, and `segments` (the model's windows of an utterance longer than the
+    clip, else []). A recording without speech gives one record with `note` "no speech found" and no scores."""
+    modalities = result.get("modalities")
+    if not result["utterances"]:
+        empty = dict.fromkeys(("utterance", "start", "end", "transcript", "emotion", "score", "top_emotions", "scores"))
+        nothing = {"arousal": None, "valence": None, "modalities": modalities, "segments": None}
+        return [{"path": item.name, **empty, **nothing, "note": NO_SPEECH, "error": None}]
+    records = []
+    for index, utterance in enumerate(result["utterances"]):
+        ranked = utterance["emotions"]
+        scores = {entry["label"]: entry["score"] for entry in ranked}
+        segments = [{**segment, "emotions": segment["emotions"][:top_k]} for segment in utterance.get("segments", [])]
+        records.append(
+            {
+                "path": item.name,
+                "utterance": index,
+                "start": utterance["start"],
+                "end": utterance["end"],
+                "transcript": utterance.get("transcript"),
+                "emotion": ranked[0]["label"],
+                "score": ranked[0]["score"],
+                "top_emotions": ranked[:top_k],
+                "scores": {label: scores.get(label) for label in labels},
+                "arousal": utterance["arousal"],
+                "valence": utterance["valence"],
+                "modalities": utterance.get("modalities", modalities),
+                "segments": segments,
+                "note": None,
+                "error": None,
+            }
+        )
+    return records
+
+
 def failed_record(item: Item, error: str) -> dict:
     empty = dict.fromkeys(("emotion", "score", "top_emotions", "scores", "arousal", "valence", "modalities"))
     return {"path": item.name, "transcript": item.transcript, **empty, "segments": None, "error": error}
@@ -224,15 +287,11 @@ class RecordWriter:
         self.labels = labels
         self.csv = None
         if output_format == "csv":
-            columns = ["path", "transcript", "emotion", "score", "top_emotions"]
-            columns += [f"score_{label}" for label in labels] + [
-                "arousal",
-                "valence",
-                "modalities",
-                "segments",
-                "error",
-            ]
-            self.csv = csv.DictWriter(handle, fieldnames=columns)
+            # utterance, start, end and note: filled on a conversation recording's rows only (utterance_records).
+            columns = ["path", "utterance", "start", "end", "transcript", "emotion", "score", "top_emotions"]
+            columns += [f"score_{label}" for label in labels]
+            columns += ["arousal", "valence", "modalities", "segments", "note", "error"]
+            self.csv = csv.DictWriter(handle, fieldnames=columns, restval="")
             self.csv.writeheader()
 
     def write(self, record: dict) -> None:
@@ -265,18 +324,99 @@ def output_format(output: str | None, requested: str | None) -> str:
 def run_predict(args: argparse.Namespace) -> int:
     if args.batch_size < 1 or args.top_k < 1:
         raise ValueError("--batch-size and --top-k must be at least 1")
+    pipeline_kwargs = segmentation_kwargs(args)
     items = collect_inputs(args.inputs, warn=lambda message: print(message, file=sys.stderr))
     if not items:
         raise ValueError("no input recordings: give audio files, folders or CSV files")
+    plots = plot_paths(args.plot, items) if args.plot else None
     if args.transcripts:
         added = add_transcripts(items, read_transcripts(Path(args.transcripts)))
         print(f"mate-hf predict: transcripts for {added} of {len(items)} recordings", file=sys.stderr)
     pipe = _load_pipeline(args.model, args.device)
     with _opened_output(args.output) as handle:
-        ok, failed = write_predictions(pipe, items, handle, args)
+        tally = write_predictions(pipe, items, handle, args, pipeline_kwargs=pipeline_kwargs, plots=plots)
     where = f" → {args.output}" if args.output else ""
-    print(f"mate-hf predict: {ok} ok, {failed} failed{where}", file=sys.stderr)
-    return EXIT_FAILED if failed else EXIT_OK
+    print(f"mate-hf predict: {tally}{where}", file=sys.stderr)
+    if plots is not None and not tally.plots and not tally.failed_plots:
+        print("mate-hf predict: no conversation recording (none was VAD-segmented): no plot written", file=sys.stderr)
+    return EXIT_FAILED if tally.failed or tally.failed_plots else EXIT_OK
+
+
+def segmentation_kwargs(args: argparse.Namespace) -> dict[str, Any]:
+    """The pipeline's segmentation arguments given on the command line (the pipeline's defaults for the others).
+
+    Raises:
+        ValueError: a threshold outside (0, 1) or a negative duration.
+    """
+    if args.vad_threshold is not None and not 0 < args.vad_threshold < 1:
+        raise ValueError(f"--vad-threshold must be between 0 and 1, got {args.vad_threshold}")
+    for option, value in (
+        ("--min-silence", args.min_silence),
+        ("--min-speech", args.min_speech),
+        ("--speech-pad", args.speech_pad),
+    ):
+        if value is not None and not (math.isfinite(value) and value >= 0):
+            raise ValueError(f"{option} must be 0 or more seconds, got {value}")
+    given = {
+        "segmentation": args.segmentation,
+        "vad_threshold": args.vad_threshold,
+        "min_silence_duration": args.min_silence,
+        "min_speech_duration": args.min_speech,
+        "speech_pad": args.speech_pad,
+    }
+    return {key: value for key, value in given.items() if value is not None}
+
+
+def plot_paths(target: str, items: list[Item]) -> dict[int, Path]:
+    """Where `--plot` puts each item's timeline (by the item's position): a .png path for a single recording, else a
+    folder (created) with one PNG per recording named after it (`talk.wav` → `talk.png`; `talk-2.png`, ... when two
+    recordings share a name). Only conversation recordings get one written.
+
+    Raises:
+        ValueError: a .png path for several recordings, or no matplotlib; OSError: the folder cannot be made.
+    """
+    try:
+        import matplotlib  # noqa: F401  (checked before the model runs)
+    except ImportError:
+        raise ValueError("--plot needs matplotlib: pip install mate-hf[plot]") from None
+    path = Path(target)
+    if path.suffix.lower() == ".png":
+        if len(items) != 1:
+            raise ValueError(f"--plot {target}: a .png file takes one recording; give a folder for {len(items)}")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return {0: path}
+    path.mkdir(parents=True, exist_ok=True)
+    paths, taken = {}, set()
+    for position, item in enumerate(items):
+        stem = Path(item.name).stem or "recording"
+        name, number = f"{stem}.png", 1
+        while name in taken:
+            number += 1
+            name = f"{stem}-{number}.png"
+        taken.add(name)
+        paths[position] = path / name
+    return paths
+
+
+@dataclass
+class Tally:
+    """What `write_predictions` did: recordings ok and failed, rows of utterances, recordings without speech, and
+    the timeline plots written."""
+
+    ok: int = 0
+    failed: int = 0
+    utterances: int = 0
+    no_speech: int = 0
+    plots: int = 0
+    failed_plots: int = 0
+
+    def __str__(self) -> str:
+        text = f"{self.ok} ok, {self.failed} failed"
+        if self.utterances or self.no_speech:
+            text += f" ({self.utterances} utterances in conversation recordings, {self.no_speech} without speech)"
+        if self.plots or self.failed_plots:
+            text += f", {self.plots} plots written" + (f", {self.failed_plots} failed" if self.failed_plots else "")
+        return text
 
 
 @contextlib.contextmanager
@@ -289,22 +429,52 @@ def _opened_output(path: str | None) -> Iterator[IO[str]]:
         yield handle
 
 
-def write_predictions(pipe, items: list[Item], handle: IO[str], args: argparse.Namespace) -> tuple[int, int]:
-    """Write one record per item as it is done, a progress bar and each failure on stderr; (ok, failed) counts."""
+def write_predictions(
+    pipe,
+    items: list[Item],
+    handle: IO[str],
+    args: argparse.Namespace,
+    pipeline_kwargs: dict | None = None,
+    plots: dict[int, Path] | None = None,
+) -> Tally:
+    """Write the records of each item as it is done (one per recording, one per utterance of a conversation
+    recording), a progress bar and each failure on stderr, and a timeline PNG of each conversation recording that
+    `plots` places."""
     from tqdm.auto import tqdm
 
     labels = [pipe.model.config.id2label[index] for index in range(pipe.model.config.num_labels)]
     writer = RecordWriter(handle, output_format(args.output, args.format), labels)
-    ok = failed = 0
+    tally = Tally()
+    position = {id(item): index for index, item in enumerate(items)}
+    results = predict_results(pipe, items, args.batch_size, **(pipeline_kwargs or {}))
     with tqdm(total=len(items), unit="file", file=sys.stderr, disable=args.no_progress) as progress:
-        for record in predict_items(pipe, items, args.batch_size, args.top_k, on_done=progress.update):
-            writer.write(record)
-            if record["error"]:
-                failed += 1
-                progress.write(f"mate-hf predict: failed: {record['error']}", file=sys.stderr)
-            else:
-                ok += 1
-    return ok, failed
+        for item, outcome in results:
+            for record in records_of(item, outcome, labels, args.top_k):
+                writer.write(record)
+            progress.update(1)
+            if isinstance(outcome, str):
+                tally.failed += 1
+                progress.write(f"mate-hf predict: failed: {outcome}", file=sys.stderr)
+                continue
+            tally.ok += 1
+            if "utterances" not in outcome:
+                continue
+            tally.utterances += len(outcome["utterances"])
+            tally.no_speech += not outcome["utterances"]
+            if plots is not None and position[id(item)] in plots:
+                try:
+                    _write_plot(outcome, plots[position[id(item)]], item.name)
+                    tally.plots += 1
+                except OSError as error:
+                    tally.failed_plots += 1
+                    progress.write(f"mate-hf predict: failed: plot of {item.name}: {error}", file=sys.stderr)
+    return tally
+
+
+def _write_plot(result: dict, path: Path, name: str) -> None:
+    from .timeline_plot import default_title, plot_conversation
+
+    plot_conversation(result, path=path, title=f"{name}: {default_title(result)}")
 
 
 def _load_pipeline(model: str, device: str | None):
@@ -376,7 +546,8 @@ def build_parser() -> argparse.ArgumentParser:
     predict = commands.add_parser(
         "predict",
         help="emotion, arousal and valence of recordings",
-        description="One output line (JSONL) or row (CSV) per input recording. Inputs: audio files, folders "
+        description="One output line (JSONL) or row (CSV) per input recording, one per utterance of a "
+        "conversation recording (see below). Inputs: audio files, folders "
         f"(searched recursively for {' '.join(AUDIO_SUFFIXES)}) and CSV files with an 'audio' column (paths "
         "relative to the CSV) and an optional 'text' column (transcripts). Without a transcript a recording is read "
         "audio only. The installed package's code runs the model; the folder's own .py files are never executed.",
@@ -390,6 +561,43 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--batch-size", type=int, default=8, help="recordings per forward pass (default 8)")
     predict.add_argument("--device", help="e.g. cpu, cuda, cuda:0 (default: transformers' choice)")
     predict.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    conversation = predict.add_argument_group(
+        "conversations",
+        "A recording longer than the model's clip and given without a transcript (or any recording with "
+        "--segmentation vad) is cut into utterances by voice activity (Silero VAD) and read as one dialogue: it gets "
+        "one output row per utterance (columns utterance, start, end in seconds), or one row with the note "
+        f"'{NO_SPEECH}'. A recording with a transcript is read in fixed clips (--segmentation vad refuses it).",
+    )
+    conversation.add_argument(
+        "--segmentation",
+        choices=("auto", "vad", "fixed"),
+        help="auto (default): vad for a recording longer than the clip without a transcript, else fixed; vad: "
+        "always by voice activity; fixed: consecutive clips of the model's length, one row per recording",
+    )
+    conversation.add_argument(
+        "--vad-threshold", type=float, metavar="P", help=f"speech probability of a frame (default {DEFAULT_THRESHOLD})"
+    )
+    conversation.add_argument(
+        "--min-silence",
+        type=float,
+        metavar="S",
+        help=f"seconds of pause that end an utterance (default {DEFAULT_MIN_SILENCE_S})",
+    )
+    conversation.add_argument(
+        "--min-speech", type=float, metavar="S", help=f"shorter speech is dropped (s; default {DEFAULT_MIN_SPEECH_S})"
+    )
+    conversation.add_argument(
+        "--speech-pad",
+        type=float,
+        metavar="S",
+        help=f"seconds added on both sides of an utterance (default {DEFAULT_SPEECH_PAD_S})",
+    )
+    conversation.add_argument(
+        "--plot",
+        metavar="DIR_OR_FILE",
+        help="write a timeline PNG per conversation recording into this folder (named after the recording), or to "
+        "this .png file for a single recording; needs matplotlib (pip install mate-hf[plot])",
+    )
     predict.set_defaults(run=run_predict)
 
     publish = commands.add_parser(

@@ -1,4 +1,5 @@
-"""`mate-hf predict`: one output line per recording (JSONL, CSV), transcripts, failures, the console script."""
+"""`mate-hf predict`: one output line per recording (JSONL, CSV), one per utterance of a conversation recording
+(voice activity), timeline plots, transcripts, failures, the console script."""
 
 import csv
 import json
@@ -21,7 +22,10 @@ from mate_hf.cli import Item, main, predict_items
 # wrong file, transcript or segment changes the scores visibly.
 TINY_MODEL = dict(max_duration=2.0, n_mels=32, hop_length=512, initializer_range=0.5)
 # Durations (s) and sampling rates of the generated recordings: 3.2 s gives two segments of the 2 s window
-# (a 1.2 s tail is kept), 2.5 s gives one (a 0.5 s tail is too short to carry an emotion).
+# (a 1.2 s tail is kept), 2.5 s gives one (a 0.5 s tail is too short to carry an emotion). They are tones, not
+# speech: the tests of fixed segments pass --segmentation fixed, since `auto` reads a recording longer than the
+# window by voice activity (and finds no speech in a tone).
+FIXED = ["--segmentation", "fixed"]
 RECORDINGS = [(0.7, 16000), (1.4, 8000), (2.5, 22050), (3.2, 16000), (0.9, 44100)]
 RECORDING_NAMES = ["a.wav", "b.flac", "sub/c.wav", "sub/deeper/d.ogg", "sub/e.wav"]
 
@@ -72,8 +76,8 @@ def _assert_same_prediction(record: dict, expected: dict) -> None:
 
 def test_folder_gives_one_jsonl_line_per_recording(model_folder, pipe, recordings, tmp_path):
     output = tmp_path / "out.jsonl"
-    code = main(["predict", str(model_folder), str(tmp_path / "recordings"), "-o", str(output), "--batch-size", "2"])
-    assert code == 0
+    arguments = [str(tmp_path / "recordings"), "-o", str(output), "--batch-size", "2", *FIXED]
+    assert main(["predict", str(model_folder), *arguments]) == 0
     records = _read_jsonl(output)
     assert [record["path"] for record in records] == [str(path) for path in sorted(recordings)]
     for record, path in zip(records, sorted(recordings)):
@@ -86,7 +90,8 @@ def test_folder_gives_one_jsonl_line_per_recording(model_folder, pipe, recording
             record["scores"], key=record["scores"].get, reverse=True
         )[:3]
         assert 1 <= record["arousal"] <= 5 and 1 <= record["valence"] <= 5
-        _assert_same_prediction(record, pipe(str(path)))
+        _assert_same_prediction(record, pipe(str(path), segmentation="fixed"))
+        assert "utterance" not in record  # a recording read in fixed clips: today's record
     segments = {Path(record["path"]).name: record["segments"] for record in records}
     assert [(s["start"], s["end"]) for s in segments["d.ogg"]] == [(0.0, 2.0), (2.0, 3.2)]
     assert [(s["start"], s["end"]) for s in segments["c.wav"]] == [(0.0, 2.0)]
@@ -95,7 +100,7 @@ def test_folder_gives_one_jsonl_line_per_recording(model_folder, pipe, recording
 
 def test_csv_output_has_one_row_per_recording_and_a_column_per_emotion(model_folder, recordings, tmp_path):
     output = tmp_path / "out.csv"
-    assert main(["predict", str(model_folder), *map(str, recordings), "-o", str(output), "--top-k", "2"]) == 0
+    assert main(["predict", str(model_folder), *map(str, recordings), "-o", str(output), "--top-k", "2", *FIXED]) == 0
     with output.open(newline="", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     assert [row["path"] for row in rows] == [str(path) for path in recordings]  # files given one by one: in order
@@ -105,6 +110,7 @@ def test_csv_output_has_one_row_per_recording_and_a_column_per_emotion(model_fol
         assert sum(scores) == pytest.approx(1, abs=1e-5) and row["error"] == ""
         assert len(json.loads(row["top_emotions"])) == 2
         assert json.loads(row["segments"])[0]["start"] == 0.0
+        assert row["utterance"] == row["start"] == row["end"] == row["note"] == ""
     assert len(json.loads(rows[3]["segments"])) == 2
 
 
@@ -130,14 +136,14 @@ def test_a_broken_file_gets_an_error_line_and_the_others_are_written(model_folde
     broken = tmp_path / "recordings" / "broken.wav"
     broken.write_bytes(b"RIFF, but not really a wav file")
     output = tmp_path / "out.jsonl"
-    code = main(["predict", str(model_folder), str(tmp_path / "recordings"), "-o", str(output), "--batch-size", "8"])
-    assert code == 1
+    arguments = [str(tmp_path / "recordings"), "-o", str(output), "--batch-size", "8", *FIXED]
+    assert main(["predict", str(model_folder), *arguments]) == 1
     records = {Path(record["path"]).name: record for record in _read_jsonl(output)}
     assert len(records) == 6
     assert "broken.wav" in records["broken.wav"]["error"] and records["broken.wav"]["scores"] is None
     for path in recordings:
         assert records[path.name]["error"] is None
-        _assert_same_prediction(records[path.name], pipe(str(path)))  # same batch as the broken file
+        _assert_same_prediction(records[path.name], pipe(str(path), segmentation="fixed"))  # the broken file's batch
     stderr = capsys.readouterr().err
     assert "5 ok, 1 failed" in stderr and "broken.wav" in stderr
 
@@ -145,11 +151,11 @@ def test_a_broken_file_gets_an_error_line_and_the_others_are_written(model_folde
 def test_a_failure_inside_the_model_costs_only_that_files_line(pipe, recordings):
     items = [Item(name=str(path), path=path) for path in recordings[:3]]
     items[1].transcript = 12345  # not text: the processor raises inside the batch, after the audio decoded
-    records = list(predict_items(pipe, items, batch_size=3, top_k=3))
+    records = list(predict_items(pipe, items, batch_size=3, top_k=3, segmentation="fixed"))
     assert str(recordings[1]) in records[1]["error"] and records[1]["scores"] is None
     for index in (0, 2):
         assert records[index]["error"] is None
-        _assert_same_prediction(records[index], pipe(str(recordings[index])))
+        _assert_same_prediction(records[index], pipe(str(recordings[index]), segmentation="fixed"))
 
 
 def test_unusable_command_lines_exit_2_with_a_message_naming_the_file(model_folder, recordings, tmp_path, capsys):
@@ -197,3 +203,151 @@ def test_results_prints_a_training_folders_tables(tmp_path, capsys):
     (tmp_path / "eval_results.json").unlink()
     assert main(["results", str(tmp_path)]) == 2
     assert "eval_results.json does not exist" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Conversation recordings: voice activity, one row per utterance, timeline plots
+# ---------------------------------------------------------------------------------------------------------------
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def write_conversation(demo_kemdy19: Path, path: Path, dialogue: str = "Sess01_script01", gap: float = 0.6):
+    """One demo dialogue's turns (espeak-ng speech) in turn order, `gap` seconds of silence before and between them,
+    as one 16 kHz recording; returns the turns' (start, end) in it."""
+    from mate_hf.feature_extraction_mate import resample
+
+    session = f"Session{dialogue[4:6]}"
+    turns = sorted((demo_kemdy19 / "wav" / session / dialogue).glob("*.wav"), key=lambda p: int(p.stem[-3:]))
+    rate, pieces, times, clock = 16000, [], [], gap
+    for turn in turns:
+        samples, turn_rate = soundfile.read(turn, dtype="float32")
+        samples = resample(samples, turn_rate, rate)
+        pieces += [np.zeros(int(gap * rate), np.float32), samples]
+        times.append((clock, clock + len(samples) / rate))
+        clock += len(samples) / rate + gap
+    soundfile.write(path, np.concatenate([*pieces, np.zeros(int(gap * rate), np.float32)]), rate)
+    return times
+
+
+@pytest.fixture(scope="module")
+def conversation(tmp_path_factory, demo_kemdy19) -> tuple[Path, list[tuple[float, float]]]:
+    """A 15 s conversation recording of 9 turns (Sess01_script01), and the turns' times in it."""
+    path = tmp_path_factory.mktemp("conversation") / "talk.wav"
+    return path, write_conversation(demo_kemdy19, path)
+
+
+def _assert_png(path: Path) -> None:
+    assert path.read_bytes()[:8] == PNG_SIGNATURE and path.stat().st_size > 10_000
+
+
+def test_a_conversation_recording_gives_one_jsonl_line_per_utterance_and_a_timeline(
+    model_folder, pipe, conversation, recordings, tmp_path, capsys
+):
+    talk, turn_times = conversation
+    output, plots = tmp_path / "out.jsonl", tmp_path / "plots"
+    # auto: the 15 s recording (longer than the 2 s window, no transcript) is read by voice activity; the 0.7 s one
+    # is one clip, as before.
+    assert (
+        main(["predict", str(model_folder), str(talk), str(recordings[0]), "-o", str(output), "--plot", str(plots)])
+        == 0
+    )
+    records = _read_jsonl(output)
+    expected = pipe(str(talk))
+    assert expected["segmentation"] == "vad" and len(expected["utterances"]) == len(turn_times) == 9
+    assert len(records) == 9 + 1
+    for index, (record, utterance, (start, end)) in enumerate(zip(records, expected["utterances"], turn_times)):
+        assert record["path"] == str(talk) and record["utterance"] == index and record["error"] is None
+        assert (record["start"], record["end"]) == (utterance["start"], utterance["end"])
+        assert record["start"] == pytest.approx(start, abs=0.15) and record["end"] == pytest.approx(end, abs=0.15)
+        assert record["transcript"] is None and record["modalities"] == "audio" and record["note"] is None
+        _assert_same_prediction(record, {**utterance, "modalities": "audio"})
+        assert record["emotion"] == max(record["scores"], key=record["scores"].get)
+        assert len(record["top_emotions"]) == 3 and record["segments"] == []  # each turn fits the 2 s window
+    short = records[-1]
+    assert short["path"] == str(recordings[0]) and "utterance" not in short and len(short["segments"]) == 1
+    assert sorted(p.name for p in plots.iterdir()) == ["talk.png"]  # only the conversation gets a timeline
+    _assert_png(plots / "talk.png")
+    assert "2 ok, 0 failed (9 utterances in conversation recordings, 0 without speech), 1 plots written" in (
+        capsys.readouterr().err
+    )
+
+
+def test_csv_rows_per_utterance_and_the_voice_activity_options_reach_the_pipeline(
+    model_folder, pipe, conversation, tmp_path
+):
+    talk, turn_times = conversation
+    output, plot = tmp_path / "out.csv", tmp_path / "figures" / "timeline.png"
+    arguments = ["--segmentation", "vad", "--vad-threshold", "0.5", "--min-speech", "0.25", "--speech-pad", "0.05"]
+    assert main(["predict", str(model_folder), str(talk), "-o", str(output), "--plot", str(plot), *arguments]) == 0
+    with output.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [row["utterance"] for row in rows] == [str(index) for index in range(9)]
+    assert list(rows[0])[:5] == ["path", "utterance", "start", "end", "transcript"]
+    for row, (start, end) in zip(rows, turn_times):
+        assert float(row["start"]) == pytest.approx(start, abs=0.15) and float(row["end"]) == pytest.approx(
+            end, abs=0.15
+        )
+        scores = {label: float(row[f"score_{label}"]) for label in EMOTION_LABELS}
+        assert sum(scores.values()) == pytest.approx(1, abs=1e-5) and row["emotion"] == max(scores, key=scores.get)
+        assert 1 <= float(row["arousal"]) <= 5 and 1 <= float(row["valence"]) <= 5
+        assert row["transcript"] == row["note"] == row["error"] == "" and json.loads(row["segments"]) == []
+    _assert_png(plot)  # a .png path: a single recording's timeline
+
+    # A pause must last 1 s to end an utterance: the 0.6 s pauses no longer do, and the whole talk is one utterance,
+    # longer than the window, so it also lists its 2 s windows as segments.
+    merged = tmp_path / "merged.csv"
+    assert (
+        main(["predict", str(model_folder), str(talk), "-o", str(merged), "--min-silence", "1.0", "--top-k", "2"]) == 0
+    )
+    with merged.open(newline="", encoding="utf-8") as handle:
+        (row,) = list(csv.DictReader(handle))
+    expected = pipe(str(talk), min_silence_duration=1.0)["utterances"]
+    assert len(expected) == 1 and row["utterance"] == "0"
+    assert float(row["end"]) - float(row["start"]) > 13
+    segments = json.loads(row["segments"])
+    assert len(segments) == len(expected[0]["segments"]) >= 6 and all(len(s["emotions"]) == 2 for s in segments)
+    assert float(row["score_happy"]) == pytest.approx(
+        next(entry["score"] for entry in expected[0]["emotions"] if entry["label"] == "happy"), abs=1e-6
+    )
+
+
+def test_a_recording_without_speech_gets_one_row_saying_so(model_folder, sampling_rate, tmp_path, capsys):
+    quiet = tmp_path / "quiet.wav"
+    soundfile.write(
+        quiet, np.random.default_rng(3).normal(0, 1e-4, 4 * sampling_rate).astype(np.float32), sampling_rate
+    )
+    output, plot = tmp_path / "out.jsonl", tmp_path / "quiet.png"
+    assert main(["predict", str(model_folder), str(quiet), "-o", str(output), "--plot", str(plot)]) == 0
+    (record,) = _read_jsonl(output)
+    assert record["path"] == str(quiet) and record["note"] == "no speech found" and record["error"] is None
+    assert record["utterance"] is None and record["emotion"] is None and record["scores"] is None
+    _assert_png(plot)  # the empty timeline says "no speech found"
+    assert "1 ok, 0 failed (0 utterances in conversation recordings, 1 without speech)" in capsys.readouterr().err
+
+    csv_output = tmp_path / "out.csv"
+    assert main(["predict", str(model_folder), str(quiet), "-o", str(csv_output), "--segmentation", "vad"]) == 0
+    with csv_output.open(newline="", encoding="utf-8") as handle:
+        (row,) = list(csv.DictReader(handle))
+    assert row["note"] == "no speech found" and row["emotion"] == row["score_happy"] == row["error"] == ""
+
+
+def test_conversation_options_that_cannot_work_are_refused(model_folder, conversation, recordings, tmp_path, capsys):
+    talk, _ = conversation
+    two = [str(talk), str(recordings[0])]
+    assert main(["predict", str(model_folder), *two, "--plot", str(tmp_path / "one.png")]) == 2
+    assert "a .png file takes one recording" in capsys.readouterr().err
+    assert main(["predict", str(model_folder), str(talk), "--vad-threshold", "1.5"]) == 2
+    assert "--vad-threshold must be between 0 and 1" in capsys.readouterr().err
+    assert main(["predict", str(model_folder), str(talk), "--min-silence", "-1"]) == 2
+    assert "--min-silence must be 0 or more seconds" in capsys.readouterr().err
+    # One transcript cannot be split among the utterances voice activity finds: that recording fails, and says why.
+    table = tmp_path / "inputs.csv"
+    table.write_text(f"audio,text\n{talk},정말 기뻐요 너무 좋아요\n{recordings[0]},\n", encoding="utf-8")
+    output = tmp_path / "out.jsonl"
+    assert main(["predict", str(model_folder), str(table), "--segmentation", "vad", "-o", str(output)]) == 1
+    failed, alone = _read_jsonl(output)
+    assert "segmentation='fixed'" in failed["error"] and failed["scores"] is None
+    assert (
+        alone["error"] is None and alone["note"] == "no speech found"
+    )  # vad for every recording: a tone is not speech
