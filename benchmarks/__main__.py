@@ -14,6 +14,7 @@ from .featurization import bench_featurization
 from .inference import bench_growth, bench_inference
 from .inputs import build_mate
 from .memory import bench_memory
+from .onnx_runtime import bench_onnx
 from .report import machine, render, thread_variables
 from .results import GrowthPoint, MemoryFit, Row
 from .settings import FULL, MEASURES, QUICK, Settings
@@ -44,6 +45,9 @@ def run_measures(names: list[str], settings: Settings) -> tuple[list[Row], list[
     if "inference" in names:
         progress("3. inference per utterance")
         rows += bench_inference(model, processor, settings)
+    if "onnx" in names:
+        progress("7. ONNX Runtime against PyTorch")
+        rows += bench_onnx(model, processor, settings)
     if "growth" in names:
         progress("4. cost growth")
         points = bench_growth(model, settings)

@@ -1,6 +1,7 @@
 """The markdown report: the comparison, growth and memory tables, the machine they ran on, how each baseline runs."""
 
 import datetime
+import importlib.util
 import os
 import platform
 from pathlib import Path
@@ -24,14 +25,19 @@ def machine() -> dict[str, str]:
             if "model name" in line
         ]
         cpu = names[0] if names else cpu
+    software = (
+        f"Python {platform.python_version()}, torch {torch.__version__}, transformers {transformers.__version__}, "
+        f"librosa {librosa.__version__}, torchaudio {torchaudio.__version__}, datasets {datasets.__version__}"
+    )
+    if importlib.util.find_spec("onnxruntime") is not None:  # the `onnx` extra, measure 7
+        import onnxruntime
+
+        software += f", onnxruntime {onnxruntime.__version__}"
     return {
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "cpu": f"{cpu}, {os.cpu_count()} cores, torch threads {torch.get_num_threads()}",
         "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none available",
-        "software": (
-            f"Python {platform.python_version()}, torch {torch.__version__}, transformers {transformers.__version__}, "
-            f"librosa {librosa.__version__}, torchaudio {torchaudio.__version__}, datasets {datasets.__version__}"
-        ),
+        "software": software,
     }
 
 
@@ -193,4 +199,12 @@ METHOD_NOTES = [
     "bytes (all weights, the frozen text encoder's included, and the trainable parameters' gradients and Adam "
     "moments) and the bytes per window. `per_utterance`: with one window per sample (the recipe) every window's 8 "
     "utterances are encoded, 512 per 64-window step.",
+    "- 7: the run's MATE (random weights) saved with `save_mate_folder` and exported by "
+    "`mate_hf.onnx_export.export_onnx(quantize='int8')` (not timed), run by `OnnxMate` (ONNX Runtime, CPU, as many "
+    "intra-op threads as torch, no spinning) against PyTorch eager under `torch.inference_mode()`, both from the same "
+    "processor outputs of one dialogue (speech-like 10 s utterances with transcripts): the text encoder, then the "
+    "dialogue model (`embed_text`, then the forward from `text_embeds`, as the pipeline runs them; `text_encoder.onnx` "
+    "then `mate.onnx`). Featurisation is left out (the same processor in both). int8: ONNX Runtime's dynamic "
+    "quantisation of the MatMul/Gemm and LSTM weights; what it costs in accuracy is measured on a trained model in "
+    "docs/onnx.md, not here. The largest difference is over emotion probabilities, arousal and valence.",
 ]

@@ -6,7 +6,7 @@ from pathlib import Path
 import yaml
 
 SAMPLING_RATE = 16000
-MEASURES = ("training", "featurization", "inference", "growth", "memory")
+MEASURES = ("training", "featurization", "inference", "onnx", "growth", "memory")
 TRANSCRIPTS = [
     "오늘 회의는 생각보다 길어져서 조금 피곤하네요",
     "그 얘기를 듣고 정말 깜짝 놀랐어요",
@@ -46,6 +46,8 @@ class Settings:
     feature_rates: tuple = (16000, 44100)
     inference_batch: int = 16
     inference_repeats: int = 5
+    # ONNX Runtime against PyTorch: one utterance, and one dialogue of this many.
+    onnx_dialogue_length: int = 16
     growth_lengths: tuple = (1, 4, 16, 64, 256)
     growth_batches: tuple = (1, 4)
     # Batches of windows whose peak lies on the line: at 1 the heads' BatchNorm1d cannot train; at 2 a bidirectional

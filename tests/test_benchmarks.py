@@ -11,6 +11,7 @@ MEASURES = {
     "1. training throughput": 2,  # optimiser step with its data, data path alone
     "2. featurization of files": 2,  # 16 kHz and 44.1 kHz files
     "3. inference per utterance": 3,  # latency, throughput, counted compute
+    "7. ONNX Runtime against PyTorch": 4,  # fp32 and int8, one utterance and one dialogue
 }
 MEMORY_CASES = ("window_channels (default)", "window_channels, bidirectional", "per_utterance (variant)")
 
