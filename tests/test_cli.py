@@ -16,7 +16,8 @@ from mate_hf import (
     load_mate_pipeline,
     save_mate_folder,
 )
-from mate_hf.cli import Item, main, predict_items
+from mate_hf.batch_prediction import Item, predict_items
+from mate_hf.cli import main
 
 # 2 s windows (short clips, fast features); initializer_range 0.5 makes untrained outputs far from uniform, so a
 # wrong file, transcript or segment changes the scores visibly.

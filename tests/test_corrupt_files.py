@@ -12,7 +12,7 @@ from transformers import pipeline
 
 from mate_hf import TASK
 from mate_hf.audio_io import load_audio
-from mate_hf.cli import read_audio_table
+from mate_hf.batch_prediction import read_audio_table
 from mate_hf.data import load_kemdy19, load_kemdy20
 
 from .kemdy_files import (
