@@ -1,6 +1,7 @@
 """Writing a complete MATE folder (weights, config, processor, remote code, custom pipeline) and loading
 its pipeline with the installed package."""
 
+import json
 from pathlib import Path
 
 from transformers import pipeline
@@ -23,6 +24,36 @@ def save_mate_folder(folder: str | Path, model: MateModel, processor: MateProces
     except OSError as error:
         raise save_failure(error, "saving the MATE folder", folder) from error
     return Path(folder)
+
+
+def check_mate_folder(model_dir: str | Path) -> tuple[Path, dict]:
+    """The folder and its parsed config.json, if it holds a MATE saved with `save_mate_folder`: a config of
+    `model_type` "mate", safetensors weights and the processor's `processor_config.json`.
+
+    Raises:
+        FileNotFoundError: the folder or its config.json is missing.
+        ValueError: the config is not valid JSON or not MATE's, or the weights or the processor are missing;
+            the message names the folder or file.
+    """
+    folder = Path(model_dir)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"{folder}: no such folder (expected a MATE folder from save_mate_folder)")
+    config_file = folder / "config.json"
+    if not config_file.is_file():
+        raise FileNotFoundError(f"{folder} has no config.json: not a saved MATE folder")
+    try:
+        config = json.loads(config_file.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ValueError(f"{config_file}: not valid JSON ({error})") from None
+    if config.get("model_type") != "mate":
+        raise ValueError(f"{config_file} describes a {config.get('model_type')!r} model, not MATE ('mate')")
+    if not any(folder.glob("*.safetensors")):
+        pickled = sorted(path.name for path in folder.glob("pytorch_model*.bin"))
+        hint = f" (found pickled weights {', '.join(pickled)}: re-save with save_pretrained)" if pickled else ""
+        raise ValueError(f"{folder} holds no safetensors weights{hint}")
+    if not (folder / "processor_config.json").is_file():
+        raise ValueError(f"{folder} has no processor_config.json: save it with mate_hf.save_mate_folder")
+    return folder, config
 
 
 def save_failure(error: OSError, what: str, folder: str | Path, hint: str = "") -> OSError:

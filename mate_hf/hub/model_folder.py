@@ -8,6 +8,8 @@ import re
 from pathlib import Path
 from typing import Any
 
+from ..saving import check_mate_folder
+
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3")
 CONFIG_FILES = ("config.json", "generation_config.json")
 PROCESSOR_FILES = (
@@ -45,19 +47,16 @@ def read_json(path: Path, required: bool = False) -> Any:
 
 
 def check_model_dir(model_dir: str | Path) -> Path:
-    """The resolved folder, if it holds a MATE saved with `save_mate_folder` (weights as safetensors)."""
-    folder = Path(model_dir).resolve()
-    if not folder.is_dir():
-        raise ValueError(f"model folder {folder} does not exist")
-    config = read_json(folder / "config.json", required=True)
-    if config.get("model_type") != "mate":
-        raise ValueError(f"{folder / 'config.json'}: model_type is {config.get('model_type')!r}, not 'mate'")
-    if not weight_files(folder):
-        pickled = sorted(path.name for path in folder.glob("pytorch_model*.bin"))
-        hint = f" (found pickled weights {', '.join(pickled)}: re-save with save_pretrained)" if pickled else ""
-        raise ValueError(f"{folder} holds no safetensors weights{hint}")
-    if not (folder / "processor_config.json").is_file():
-        raise ValueError(f"{folder} has no processor_config.json: save it with mate_hf.save_mate_folder")
+    """The resolved folder, if it holds a MATE saved with `save_mate_folder` (`mate_hf.saving.check_mate_folder`)
+    whose weight shards are all there and whose config names its remote code.
+
+    Raises:
+        FileNotFoundError: the folder or its config.json is missing.
+        ValueError: anything else that keeps it from loading from the Hub; the message names the file.
+    """
+    folder, config = check_mate_folder(model_dir)
+    folder = folder.resolve()
+    weight_files(folder)  # every shard an index names
     if not config.get("custom_pipelines") or not config.get("auto_map"):
         raise ValueError(
             f"{folder / 'config.json'} has no custom_pipelines/auto_map, so the Hub copy would not load with "

@@ -36,6 +36,7 @@ def stage(
         The staging folder.
 
     Raises:
+        FileNotFoundError: the model folder or its config.json is missing.
         ValueError: the folder is not a complete MATE folder, examples are missing or unreadable, or the staged
             folder holds something that must not be published; the message names the file.
     """

@@ -16,6 +16,7 @@ from torch import nn
 
 from ..modeling_mate import MateModel
 from ..processing_mate import MateProcessor
+from ..saving import check_mate_folder
 from .graphs import MateDialogueGraph, MateTextEncoderGraph
 
 ONNX_OPSET = 18
@@ -128,23 +129,9 @@ def require_onnx() -> None:
 
 
 def load_mate_folder(model_dir: str | Path) -> tuple[MateModel, MateProcessor]:
-    """The model (eval mode) and processor of a saved MATE folder, with errors that name the folder and file."""
-    folder = Path(model_dir)
-    if not folder.is_dir():
-        raise FileNotFoundError(f"{folder}: no such folder (expected a MATE folder from save_mate_folder)")
-    config_file = folder / "config.json"
-    if not config_file.is_file():
-        raise FileNotFoundError(f"{folder} has no config.json: not a saved MATE folder")
-    try:
-        model_type = json.loads(config_file.read_text(encoding="utf-8")).get("model_type")
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise ValueError(f"{config_file}: not valid JSON ({error})") from None
-    if model_type != "mate":
-        raise ValueError(f"{config_file} describes a {model_type!r} model, not MATE ('mate')")
-    if not any(folder.glob("*.safetensors")):
-        raise FileNotFoundError(f"{folder} has no model.safetensors: the weights are missing")
-    if not any((folder / name).is_file() for name in ("processor_config.json", "preprocessor_config.json")):
-        raise FileNotFoundError(f"{folder} has no processor_config.json: the processor is missing")
+    """The model (eval mode) and processor of a saved MATE folder, with errors that name the folder and file
+    (`mate_hf.saving.check_mate_folder`)."""
+    folder, _ = check_mate_folder(model_dir)
     try:
         model = MateModel.from_pretrained(folder).eval()
         processor = MateProcessor.from_pretrained(folder)
