@@ -11,14 +11,7 @@ from transformers.pipelines.pt_utils import PipelineDataset, PipelineIterator
 from .audio_io import load_audio
 from .feature_extraction_mate import SILENCE_DB, pad_dialogues
 from .processing_mate import MateProcessor, rank_emotions
-from .voice_activity import (
-    DEFAULT_MIN_SILENCE_S,
-    DEFAULT_MIN_SPEECH_S,
-    DEFAULT_SPEECH_PAD_S,
-    DEFAULT_THRESHOLD,
-    check_vad_settings,
-    speech_spans,
-)
+from .voice_activity import check_vad_settings, speech_spans
 
 TASK = "mate-emotion-recognition"
 # Tail of a long recording shorter than this is dropped: too short to carry an emotion, and reported
@@ -27,18 +20,12 @@ MIN_SEGMENT_SECONDS = 1.0
 # Per-recording values that travel beside the tensors, each wrapped in a one-element list.
 NON_TENSOR_KEYS = ("layout", "is_dialogue")
 SEGMENTATIONS = ("auto", "vad", "fixed")
-# The pipeline's voice-activity arguments → `speech_spans`' keywords, and their defaults.
+# The pipeline's voice-activity arguments → `speech_spans`' keywords (whose defaults apply to those not given).
 VAD_SETTINGS = {
     "vad_threshold": "threshold",
     "min_silence_duration": "min_silence_s",
     "min_speech_duration": "min_speech_s",
     "speech_pad": "speech_pad_s",
-}
-DEFAULT_VAD = {
-    "vad_threshold": DEFAULT_THRESHOLD,
-    "min_silence_duration": DEFAULT_MIN_SILENCE_S,
-    "min_speech_duration": DEFAULT_MIN_SPEECH_S,
-    "speech_pad": DEFAULT_SPEECH_PAD_S,
 }
 
 
@@ -158,9 +145,8 @@ class MateEmotionPipeline(Pipeline):
             "asr": self._asr(asr_model),  # for this call only; the constructor's asr_model is the default
         }
         preprocess = {k: v for k, v in preprocess.items() if v is not None}
-        vad = {key: preprocess[key] for key in VAD_SETTINGS if key in preprocess}
-        if vad:  # an out-of-range setting fails at the call, not after the first recordings of a batch
-            check_vad_settings(**{VAD_SETTINGS[key]: vad.get(key, DEFAULT_VAD[key]) for key in VAD_SETTINGS})
+        # An out-of-range setting fails at the call, not after the first recordings of a batch.
+        check_vad_settings(**{VAD_SETTINGS[key]: preprocess[key] for key in VAD_SETTINGS if key in preprocess})
         postprocess = {"top_k": top_k} if top_k is not None else {}
         return preprocess, {}, postprocess
 
@@ -174,7 +160,7 @@ class MateEmotionPipeline(Pipeline):
         **vad_settings,
     ) -> dict:
         asr = asr if asr is not None else self.asr
-        vad = {VAD_SETTINGS[key]: value for key, value in {**DEFAULT_VAD, **vad_settings}.items()}
+        vad = {VAD_SETTINGS[key]: value for key, value in vad_settings.items()}
         is_dialogue = isinstance(inputs, dict) and "dialogue" in inputs
         turns = inputs["dialogue"] if is_dialogue else [inputs]
         rate = self.feature_extractor.sampling_rate
@@ -305,16 +291,25 @@ class MateEmotionPipeline(Pipeline):
         return PipelineIterator(model_iterator, self.postprocess, postprocess_params)
 
 
+def _means(parts: list[dict]) -> dict:
+    """The average emotion probabilities, arousal and valence of parts (segments or utterances) that carry them."""
+    return {
+        "probs": torch.stack([part["probs"] for part in parts]).mean(0),
+        "arousal": float(np.mean([part["arousal"] for part in parts])),
+        "valence": float(np.mean([part["valence"] for part in parts])),
+    }
+
+
 def _turn_result(segments: list[dict], labels: dict, top_k: int | None) -> dict:
-    """A turn's segments → the turn's result: segment-wise rankings and their average."""
-    probs = [segment.pop("probs") for segment in segments]
-    for segment, segment_probs in zip(segments, probs):
-        segment["emotions"] = rank_emotions(segment_probs, labels, top_k)
+    """A turn's segments (each with its `probs`) → the turn's result: segment-wise rankings and their average."""
+    means = _means(segments)
+    for segment in segments:
+        segment["emotions"] = rank_emotions(segment.pop("probs"), labels, top_k)
     has_text = all(segment["transcript"] is not None for segment in segments)
     return {
-        "emotions": rank_emotions(torch.stack(probs).mean(0), labels, top_k),
-        "arousal": float(np.mean([segment["arousal"] for segment in segments])),
-        "valence": float(np.mean([segment["valence"] for segment in segments])),
+        "emotions": rank_emotions(means["probs"], labels, top_k),
+        "arousal": means["arousal"],
+        "valence": means["valence"],
         "modalities": "audio+text" if has_text else "audio",
         "segments": segments,
     }
@@ -333,29 +328,16 @@ def _vad_result(utterances: list[tuple], labels: dict, top_k: int | None, modali
             "segmentation": "vad",
             "utterances": [],
         }
-    entries, utterance_probs = [], []
+    entries = []
     for start, end, text, segments, cut in utterances:
-        probs = torch.stack([segment["probs"] for segment in segments]).mean(0)
-        utterance_probs.append(probs)
-        entry = {
-            "start": round(start, 3),
-            "end": round(end, 3),
-            "transcript": text,
-            "emotions": rank_emotions(probs, labels, top_k),
-            "arousal": float(np.mean([segment["arousal"] for segment in segments])),
-            "valence": float(np.mean([segment["valence"] for segment in segments])),
-        }
+        entry = {"start": round(start, 3), "end": round(end, 3), "transcript": text, **_means(segments)}
         if cut:
             entry["segments"] = _turn_result(segments, labels, top_k)["segments"]
         entries.append(entry)
-    return {
-        "emotions": rank_emotions(torch.stack(utterance_probs).mean(0), labels, top_k),
-        "arousal": float(np.mean([entry["arousal"] for entry in entries])),
-        "valence": float(np.mean([entry["valence"] for entry in entries])),
-        "modalities": "audio+text" if all(entry["transcript"] is not None for entry in entries) else "audio",
-        "segmentation": "vad",
-        "utterances": entries,
-    }
+    # The recording reads its utterances as a turn reads its segments.
+    result = _turn_result(entries, labels, top_k)
+    result["utterances"] = result.pop("segments")
+    return {**result, "segmentation": "vad"}
 
 
 def _read_turn(turn, sampling_rate: int | None, transcript: str | None, name: str):

@@ -60,7 +60,12 @@ def load_vad():
     return model, get_speech_timestamps
 
 
-def check_vad_settings(threshold: float, min_silence_s: float, min_speech_s: float, speech_pad_s: float) -> None:
+def check_vad_settings(
+    threshold: float = DEFAULT_THRESHOLD,
+    min_silence_s: float = DEFAULT_MIN_SILENCE_S,
+    min_speech_s: float = DEFAULT_MIN_SPEECH_S,
+    speech_pad_s: float = DEFAULT_SPEECH_PAD_S,
+) -> None:
     """Raise a ValueError naming the first setting out of range (see `speech_spans`)."""
     if not (isinstance(threshold, (int, float)) and 0 < threshold < 1):
         raise ValueError(f"vad_threshold must be a number between 0 and 1 (exclusive), got {threshold!r}")
