@@ -6,7 +6,9 @@ from pathlib import Path
 import pytest
 import soundfile as sf
 
-from mate_hf.data import EMOTION_LABELS, UTTERANCE_COLUMNS, load_kemdy19, load_kemdy20
+from mate_hf.data import EMOTION_LABELS, load_kemdy19, load_kemdy20
+
+from .kemdy_files import utterances
 
 DEMO = Path(__file__).resolve().parents[1] / "demo_corpus"
 MANIFEST = DEMO / "manifest.json"
@@ -23,16 +25,6 @@ def manifest() -> dict:
 def loaded() -> dict:
     """role -> (dataset, report) of KEMDy19."""
     return {role: load_kemdy19(DEMO / "KEMDy19", role=role) for role in ROLES}
-
-
-def utterances(dataset) -> dict[str, dict]:
-    """segment id -> its values of the per-utterance columns (a dialogue row holds one list per column)."""
-    table = {}
-    for dialogue in dataset:
-        for values in zip(*(dialogue[name] for name in UTTERANCE_COLUMNS)):
-            utterance = dict(zip(UTTERANCE_COLUMNS, values))
-            table[utterance["segment_id"]] = utterance
-    return table
 
 
 def label_set(multi_hot: list[int]) -> set[str]:
